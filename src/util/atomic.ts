@@ -1,0 +1,96 @@
+/**
+ * Atomic file writes: a reader sees the old content or the new, never half of
+ * either, and a kill -9 at any moment leaves at worst a stray temporary file
+ * whose name carries the writer's pid (see isStaleTemp) for the next writer to
+ * sweep away.
+ */
+import {closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
+import {open, rename, unlink} from 'node:fs/promises'
+import {basename, dirname, join} from 'node:path'
+
+let counter = 0
+
+/** A temporary name beside `path`, in the same directory so rename is atomic. */
+export function tempPathFor(path: string): string {
+  counter += 1
+  return join(dirname(path), `.tmp-${process.pid}-${counter}-${basename(path)}`)
+}
+
+/** True for `.tmp-<pid>-…` names whose writer is no longer alive. */
+export function isStaleTemp(name: string): boolean {
+  const m = /^\.tmp-(\d+)-/.exec(name)
+  if (!m) return false
+  return !isProcessAlive(Number(m[1]))
+}
+
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Write, fsync, rename, then fsync the directory so the rename itself is durable. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = tempPathFor(path)
+  const fh = await open(tmp, 'w', mode)
+  try {
+    await fh.writeFile(data)
+    await fh.sync()
+  } catch (err) {
+    await fh.close()
+    await unlink(tmp).catch(() => {})
+    throw err
+  }
+  await fh.close()
+  try {
+    await rename(tmp, path)
+  } catch (err) {
+    await unlink(tmp).catch(() => {})
+    throw err
+  }
+  await syncDir(dirname(path))
+}
+
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = tempPathFor(path)
+  const fd = openSync(tmp, 'w', mode)
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data
+    let off = 0
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
+    fsyncSync(fd)
+  } catch (err) {
+    closeSync(fd)
+    try { unlinkSync(tmp) } catch {}
+    throw err
+  }
+  closeSync(fd)
+  renameSync(tmp, path)
+  syncDirSync(dirname(path))
+}
+
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value, null, 1) + '\n')
+}
+
+export async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r')
+    try { await fh.sync() } finally { await fh.close() }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+  }
+}
+
+export function syncDirSync(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r')
+    try { fsyncSync(fd) } finally { closeSync(fd) }
+  } catch {
+    // As above.
+  }
+}

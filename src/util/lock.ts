@@ -1,0 +1,114 @@
+/**
+ * An exclusive inter-process lock on a file path, for writers of the store.
+ *
+ * Node has no flock(2), so the lock is a file created with O_EXCL that holds
+ * the owner's pid and process start time. A lock whose owner is gone (kill -9)
+ * is taken over at once instead of waiting for a timeout: the next command
+ * never needs a manual repair. Readers never take it.
+ */
+import {readFileSync} from 'node:fs'
+import {link, readFile, rename, unlink, writeFile} from 'node:fs/promises'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {TspodError} from '../errors/index.js'
+import {tempPathFor} from './atomic.js'
+
+export interface LockHandle {
+  release(): Promise<void>
+}
+
+export interface LockOptions {
+  /** Give up after this many milliseconds; default: wait as long as the owner lives. */
+  timeoutMs?: number
+  /** Called once if the lock is busy, with the owner's pid, so the CLI can say what it waits for. */
+  onWait?: (ownerPid: number) => void
+}
+
+/** The start time of a process in clock ticks since boot, or undefined if it is gone. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return fields[19]
+  } catch {
+    return undefined
+  }
+}
+
+const selfStart = () => processStartTime(process.pid) ?? '0'
+
+function ownerIsAlive(content: string): {alive: boolean; pid: number} {
+  const [pidText, start] = content.trim().split(' ')
+  const pid = Number(pidText)
+  if (!Number.isInteger(pid) || pid <= 0) return {alive: false, pid: 0}
+  const actual = processStartTime(pid)
+  return {alive: actual !== undefined && (start === undefined || actual === start), pid}
+}
+
+export async function acquireLock(path: string, options: LockOptions = {}): Promise<LockHandle> {
+  const token = `${process.pid} ${selfStart()}\n`
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs
+  let warned = false
+  let delay = 2
+  for (;;) {
+    // Write the token to a private file, then link it into place: the lock file
+    // never exists without its owner's identity in it.
+    const tmp = tempPathFor(path)
+    await writeFile(tmp, token)
+    try {
+      await link(tmp, path)
+      await unlink(tmp)
+      return {release: () => releaseLock(path, token)}
+    } catch (err) {
+      await unlink(tmp).catch(() => {})
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    let content = ''
+    try {
+      content = await readFile(path, 'utf8')
+    } catch {
+      continue // released between our link and read
+    }
+    const owner = ownerIsAlive(content)
+    if (!owner.alive) {
+      // Move the stale lock aside under a unique name; only one contender wins
+      // the rename of this exact file, and it re-checks what it moved.
+      const aside = tempPathFor(path + '.stale')
+      try {
+        await rename(path, aside)
+        const moved = await readFile(aside, 'utf8')
+        if (moved !== content && ownerIsAlive(moved).alive) await link(aside, path).catch(() => {})
+        await unlink(aside).catch(() => {})
+      } catch {
+        // Another contender took it over first.
+      }
+      continue
+    }
+    if (Date.now() > deadline) {
+      throw new TspodError(`timed out waiting for lock ${path} held by pid ${owner.pid}`)
+    }
+    if (!warned && options.onWait) {
+      warned = true
+      options.onWait(owner.pid)
+    }
+    await sleep(delay)
+    delay = Math.min(delay * 2, 50)
+  }
+}
+
+async function releaseLock(path: string, token: string): Promise<void> {
+  try {
+    if ((await readFile(path, 'utf8')) === token) await unlink(path)
+  } catch {
+    // Already gone: nothing to release.
+  }
+}
+
+export async function withLock<T>(path: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const lock = await acquireLock(path, options)
+  try {
+    return await fn()
+  } finally {
+    await lock.release()
+  }
+}
