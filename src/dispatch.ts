@@ -1,0 +1,173 @@
+/**
+ * The dispatcher behind dist/main.js. It stays small on purpose:
+ * importing @oclif/core costs about 95 ms here, more than Podman needs for a
+ * whole `ps`, so the hot path parses argv against dist/commands.json (derived
+ * from oclif's manifest) and loads only the one handler it needs. oclif itself
+ * is loaded for help output only.
+ */
+import {readFileSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+import {parseArgv} from './cli/argv.js'
+import type {CommandSpec, CommandTable} from './cli/command-spec.js'
+import type {CommandContext, GlobalOptions, Handler} from './cli/context.js'
+import {EXIT_ENGINE, TspodError} from './errors/index.js'
+import {debug, isDebug, setLogLevel} from './util/log.js'
+
+declare const TSPOD_VERSION: string
+
+// Bundled, this module may land in dist/ or in dist/chunks/.
+const here = dirname(fileURLToPath(import.meta.url))
+const distDir = basename(here) === 'chunks' ? dirname(here) : here
+
+function loadTable(): CommandTable {
+  return JSON.parse(readFileSync(join(distDir, 'commands.json'), 'utf8')) as CommandTable
+}
+
+interface Resolved {
+  spec: CommandSpec
+  rest: string[]
+  words: string[]
+}
+
+/** Global flags every command accepts; they may also stand before the command. */
+const GLOBAL_WITH_VALUE = new Set(['--root', '--runroot', '--storage-driver', '--runtime', '--log-level'])
+
+function resolveCommand(table: CommandTable, argv: string[]): {resolved?: Resolved; leading: string[]; words: string[]} {
+  const byId = new Map<string, CommandSpec>()
+  const topics = new Set<string>()
+  for (const spec of table.commands) {
+    for (const id of [spec.id, ...spec.aliases]) {
+      byId.set(id, spec)
+      const parts = id.split(':')
+      for (let i = 1; i < parts.length; i++) topics.add(parts.slice(0, i).join(':'))
+    }
+  }
+  const leading: string[] = []
+  let i = 0
+  while (i < argv.length && argv[i].startsWith('-')) {
+    const tok = argv[i]
+    leading.push(tok)
+    i++
+    if (GLOBAL_WITH_VALUE.has(tok) && i < argv.length) leading.push(argv[i++])
+  }
+  const words: string[] = []
+  let found: Resolved | undefined
+  for (let j = i; j < argv.length && !argv[j].startsWith('-'); j++) {
+    words.push(argv[j])
+    const id = words.join(':')
+    const spec = byId.get(id)
+    if (spec) found = {spec, rest: argv.slice(j + 1), words: [...words]}
+    if (!topics.has(id)) break
+  }
+  return {resolved: found, leading, words}
+}
+
+async function showHelp(argv: string[]): Promise<number> {
+  const oclif = await import('@oclif/core')
+  try {
+    await oclif.run(argv, import.meta.url)
+    await oclif.flush()
+    return 0
+  } catch (err) {
+    return handleError(err)
+  }
+}
+
+function handleError(err: unknown): number {
+  if (err instanceof TspodError) {
+    process.stderr.write(`Error: ${err.message}\n`)
+    if (err.hint) process.stderr.write(`${err.hint}\n`)
+    if (isDebug() && err.stack) process.stderr.write(err.stack + '\n')
+    return err.exitCode
+  }
+  const e = err as NodeJS.ErrnoException
+  if (e && typeof e === 'object' && 'oclif' in e) {
+    // oclif's own parse errors (help path only)
+    process.stderr.write(`Error: ${e.message}\n`)
+    return EXIT_ENGINE
+  }
+  const message = e instanceof Error ? e.message : String(e)
+  process.stderr.write(`Error: ${message}\n`)
+  if (isDebug() && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n')
+  return EXIT_ENGINE
+}
+
+export async function dispatch(argv: string[]): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    process.stdout.write(`tspod version ${TSPOD_VERSION}\n`)
+    return 0
+  }
+  const table = loadTable()
+  const {resolved, leading, words} = resolveCommand(table, argv)
+  const wantsHelp = (resolved?.rest ?? argv).some(a => a === '--help') ||
+    (resolved !== undefined && resolved.rest.includes('-h') && !Object.values(resolved.spec.flags).some(f => f.char === 'h'))
+  if (words[0] === 'help') return showHelp([...words.slice(1), '--help'])
+  if (!resolved) {
+    if (words.length === 0 && (argv.length === 0 || wantsHelp || argv.includes('-h'))) return showHelp(['--help'])
+    if (words.length === 0) {
+      try {
+        parseArgv(table.commands.find(c => c.id === 'version')!, leading, 'tspod')
+      } catch (err) {
+        return handleError(err)
+      }
+      return showHelp(['--help'])
+    }
+    process.stderr.write(`Error: unrecognized command \`tspod ${words.join(' ')}\`\nTry 'tspod --help' for more information\n`)
+    return EXIT_ENGINE
+  }
+  if (wantsHelp) return showHelp([...resolved.words, '--help'])
+
+  const {spec} = resolved
+  const commandLine = `tspod ${resolved.words.join(' ')}`
+  try {
+    const parsed = parseArgv(spec, [...leading, ...resolved.rest], commandLine)
+    const logLevel = String(parsed.flags['log-level'] ?? 'warn')
+    if (!setLogLevel(logLevel)) {
+      throw new TspodError(`invalid log level "${logLevel}": must be one of trace, debug, info, warn, error, fatal, panic`)
+    }
+    debug(`command ${spec.id} args=${JSON.stringify(parsed.args)}`)
+    const global: GlobalOptions = {
+      root: parsed.flags.root as string | undefined,
+      runroot: parsed.flags.runroot as string | undefined,
+      storageDriver: parsed.flags['storage-driver'] as string | undefined,
+      runtime: parsed.flags.runtime as string | undefined,
+      logLevel,
+    }
+    if (spec.needsUserNamespace) {
+      const {enterUserNamespaceIfNeeded} = await import('./cli/userns.js')
+      const code = await enterUserNamespaceIfNeeded(global, argv)
+      if (code !== undefined) return code
+    }
+    const ctx: CommandContext = {
+      id: spec.id,
+      commandLine,
+      flags: parsed.flags,
+      args: parsed.args,
+      global,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    }
+    const handler = await loadHandler(spec.id)
+    debug(`handler ${spec.id} loaded`)
+    const code = await handler(ctx)
+    return code ?? 0
+  } catch (err) {
+    return handleError(err)
+  }
+}
+
+async function loadHandler(id: string): Promise<Handler> {
+  // Each handler is its own esbuild entry point in dist/cli/handlers/: a
+  // computed path keeps esbuild from pulling them all into this file.
+  const file = join(distDir, 'cli', 'handlers', id.replaceAll(':', '-') + '.js')
+  const mod = (await import(pathToFileURL(file).href)) as {default: Handler}
+  return mod.default
+}
+
+export function ignoreEpipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', err => {
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw err
+  })
+}
