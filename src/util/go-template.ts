@@ -590,7 +590,7 @@ function execute(nodes: Node[], dot: unknown, scope: Scope, out: string[]): void
         const v = evalPipeline({...node.pipe, decl: []}, dot, scope)
         const entries: Array<[unknown, unknown]> = Array.isArray(v)
           ? v.map((x, i) => [i, x])
-          : v && typeof v === 'object' && v !== NO_VALUE
+          : v && typeof v === 'object'
             ? Object.keys(v).sort().map(k => [k, (v as Record<string, unknown>)[k]])
             : typeof v === 'number'
               ? Array.from({length: v}, (_x, i) => [i, i])

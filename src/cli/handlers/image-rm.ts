@@ -1,0 +1,21 @@
+import {engineFor, lookupOptions} from '../engine.js'
+import {flagBool, type CommandContext} from '../context.js'
+import {InvalidArgumentError} from '../../errors/index.js'
+import {removeImages} from '../../image/images.js'
+
+/** Exit codes as podman-rmi(1): 1 when an image was not found, 2 when one is in use. */
+export default async function imageRm(ctx: CommandContext): Promise<number> {
+  const all = flagBool(ctx, 'all')
+  if (all && ctx.args.length > 0) throw new InvalidArgumentError('when using the --all switch, you may not pass any images names or IDs')
+  if (!all && ctx.args.length === 0) throw new InvalidArgumentError('image name or ID must be specified')
+  const engine = await engineFor(ctx)
+  const report = await removeImages(engine.store, ctx.args, {...lookupOptions(engine), all, force: flagBool(ctx, 'force'), ignore: flagBool(ctx, 'ignore')})
+  for (const name of report.untagged) ctx.stdout.write(`Untagged: ${name}\n`)
+  for (const id of report.deleted) ctx.stdout.write(`Deleted: ${id}\n`)
+  let code = 0
+  for (const {error, exitCode} of report.errors) {
+    ctx.stderr.write(`Error: ${error.message}\n`)
+    code = code === 0 ? exitCode : Math.max(code, exitCode)
+  }
+  return code
+}

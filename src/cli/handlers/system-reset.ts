@@ -1,0 +1,25 @@
+import {rm} from 'node:fs/promises'
+import {engineFor} from '../engine.js'
+import {flagBool, type CommandContext} from '../context.js'
+import {confirm} from '../prompt.js'
+
+export default async function systemReset(ctx: CommandContext): Promise<number> {
+  if (!flagBool(ctx, 'force')) {
+    const text = 'WARNING! This will remove:\n - all containers\n - all pods\n - all images\n - all networks\n - all build cache\n - all machines\n - all volumes\nAre you sure you want to continue? [y/N] '
+    if (!(await confirm(ctx, text))) return 0
+  }
+  const engine = await engineFor(ctx)
+  const {store} = engine
+  // Under the lock, so no writer commits into a store that is going away.
+  await store.withWriteLock(async () => {
+    await store.writeImages([])
+    for (const entry of ['layers', 'blobs', 'tmp', 'trash', 'containers', 'volumes', 'containers.json']) {
+      await rm(`${store.graphRoot}/${entry}`, {recursive: true, force: true})
+    }
+  })
+  await rm(store.graphRoot, {recursive: true, force: true})
+  const {stopNamespaceHolder} = await import('../../rootless/ns-helper.js')
+  await stopNamespaceHolder(store.runRoot)
+  await rm(store.runRoot, {recursive: true, force: true})
+  return 0
+}

@@ -1,0 +1,92 @@
+/**
+ * Finding an image in the local store by what a user types, in the order
+ * Podman's libimage uses: a full or partial ID; a name with a digest; an exact
+ * fully qualified name; for a short name, `localhost/NAME` then each
+ * unqualified-search registry; and last any stored name whose repository ends
+ * in `/NAME` with the same tag.
+ */
+import {InvalidArgumentError, NoSuchImageError} from '../errors/index.js'
+import type {ImageRecord} from '../storage/store.js'
+import {formatReference, isShortName, normalizeReference, parseReference, referenceName, trimReference, withDefaultTag} from './reference.js'
+
+const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{3,64})$/
+
+export interface LookupOptions {
+  searchRegistries?: string[]
+}
+
+export function matchesIdPrefix(image: ImageRecord, prefix: string): boolean {
+  return image.id.startsWith(prefix)
+}
+
+/** Qualify a name the way tspod stores it: short names go under localhost/, tag defaults to latest. */
+export function qualifyLocalName(input: string): string {
+  const ref = parseReference(input)
+  if (ref.digest !== undefined) throw new InvalidArgumentError(`${input}: a tag may not contain a digest`)
+  const named = isShortName(ref) ? {...ref, domain: 'localhost'} : normalizeReference(ref)
+  return formatReference(withDefaultTag(named))
+}
+
+export function findImage(images: ImageRecord[], input: string, options: LookupOptions = {}): ImageRecord | undefined {
+  const id = ID_PREFIX.exec(input)
+  if (id) {
+    const matches = images.filter(i => matchesIdPrefix(i, id[1]))
+    if (matches.length === 1) return matches[0]
+    if (matches.length > 1 && id[1].length < 64) {
+      throw new InvalidArgumentError(`${input}: image ID prefix is ambiguous: it matches ${matches.length} images`, {hint: 'Give more characters of the ID'})
+    }
+    if (input.startsWith('sha256:')) return undefined
+  }
+  let ref
+  try {
+    ref = parseReference(input)
+  } catch (err) {
+    if (id) return undefined
+    throw err
+  }
+  if (ref.digest !== undefined) {
+    const digest = ref.digest
+    const candidates = candidateNames(trimReference(ref), options)
+    return images.find(i => i.digests.includes(digest) && (candidates.length === 0 || i.names.some(n => candidates.includes(repositoryOf(n))) || isShortName(ref)))
+  }
+  const tagged = withDefaultTag(ref)
+  for (const name of candidateNames(tagged, options)) {
+    const full = `${name}:${tagged.tag}`
+    const hit = images.find(i => i.names.includes(full))
+    if (hit) return hit
+  }
+  if (isShortName(tagged)) {
+    const suffix = `/${tagged.path}:${tagged.tag}`
+    const hits = images.filter(i => i.names.some(n => n.endsWith(suffix)))
+    if (hits.length === 1) return hits[0]
+  }
+  return undefined
+}
+
+export function lookupImage(images: ImageRecord[], input: string, options: LookupOptions = {}): ImageRecord {
+  const image = findImage(images, input, options)
+  if (!image) throw new NoSuchImageError(input)
+  return image
+}
+
+/** Fully qualified repository names (no tag) a reference may mean locally. */
+function candidateNames(ref: ReturnType<typeof parseReference>, options: LookupOptions): string[] {
+  if (!isShortName(ref)) return [referenceName(normalizeReference(ref))]
+  const out = [`localhost/${ref.path}`]
+  for (const registry of options.searchRegistries ?? []) out.push(referenceName(normalizeReference({...ref, domain: registry})))
+  return out
+}
+
+export function repositoryOf(name: string): string {
+  const at = name.indexOf('@')
+  const base = at === -1 ? name : name.slice(0, at)
+  const colon = base.lastIndexOf(':')
+  return colon > base.lastIndexOf('/') ? base.slice(0, colon) : base
+}
+
+export function tagOf(name: string): string {
+  const at = name.indexOf('@')
+  const base = at === -1 ? name : name.slice(0, at)
+  const colon = base.lastIndexOf(':')
+  return colon > base.lastIndexOf('/') ? base.slice(colon + 1) : '<none>'
+}
