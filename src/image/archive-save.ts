@@ -26,7 +26,8 @@ import {dirname, join} from 'node:path'
 import {Transform, type Readable, type TransformCallback, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {InvalidArgumentError, StorageError, isErrno} from '../errors/index.js'
-import {DigestingStream, digestHex, sha256} from '../storage/digest.js'
+import {digestHex} from '../storage/digest.js'
+import {DigestingStream, sha256} from '../storage/hashing.js'
 import type {ImageRecord, LayerRecord, Store} from '../storage/store.js'
 import {syncDir, tempPathFor, writeFileAtomic} from '../util/atomic.js'
 import {lookupImage, qualifyLocalName, repositoryOf, tagOf, type LookupOptions} from './lookup.js'
@@ -144,8 +145,9 @@ function matchedName(image: ImageRecord, ref: string, lookup: LookupOptions): st
   }
   if (parsed.digest !== undefined) return undefined
   const tagged = withDefaultTag(parsed)
+  const registries = typeof lookup.searchRegistries === 'function' ? lookup.searchRegistries() : lookup.searchRegistries ?? []
   const candidates = isShortName(tagged)
-    ? [`localhost/${tagged.path}:${tagged.tag}`, ...(lookup.searchRegistries ?? []).map(r => formatReference(normalizeReference({...tagged, domain: r})))]
+    ? [`localhost/${tagged.path}:${tagged.tag}`, ...registries.map(r => formatReference(normalizeReference({...tagged, domain: r})))]
     : [formatReference(normalizeReference(tagged))]
   const exact = candidates.find(c => image.names.includes(c))
   if (exact) return exact

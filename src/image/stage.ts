@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {Readable, Transform, type TransformCallback, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {StorageError} from '../errors/index.js'
-import {DigestingStream, sha256} from '../storage/digest.js'
+import {DigestingStream, sha256} from '../storage/hashing.js'
 import type {ImageRecord, LayerRecord, Store} from '../storage/store.js'
 import {debug} from '../util/log.js'
 

@@ -10,7 +10,7 @@ import {saveImages, type SaveOptions} from '../../../src/image/archive-save.js'
 import {loadImages, loadImagesFromDirectory} from '../../../src/image/archive-load.js'
 import {importImage} from '../../../src/image/import.js'
 import {MEDIA} from '../../../src/image/oci.js'
-import {sha256} from '../../../src/storage/digest.js'
+import {sha256} from '../../../src/storage/hashing.js'
 import {Store, type ImageRecord} from '../../../src/storage/store.js'
 import {StorageError} from '../../../src/errors/index.js'
 
