@@ -12,7 +12,11 @@ import {formatReference, isShortName, normalizeReference, parseReference, refere
 const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{3,64})$/
 
 export interface LookupOptions {
-  searchRegistries?: string[]
+  /**
+   * unqualified-search-registries; a function when reading registries.conf is
+   * to be put off until a name is not found without it (see findImage).
+   */
+  searchRegistries?: string[] | (() => string[])
 }
 
 export function matchesIdPrefix(image: ImageRecord, prefix: string): boolean {
@@ -27,7 +31,20 @@ export function qualifyLocalName(input: string): string {
   return formatReference(withDefaultTag(named))
 }
 
+/**
+ * Looking up without the search registries first gives the same answer as
+ * with them (an exact match through a search registry is also the unique
+ * suffix match, unless several images share the suffix), so registries.conf
+ * is read only when that first pass finds nothing.
+ */
 export function findImage(images: ImageRecord[], input: string, options: LookupOptions = {}): ImageRecord | undefined {
+  const registries = options.searchRegistries
+  if (typeof registries !== 'function') return findWith(images, input, registries ?? [])
+  return findWith(images, input, []) ?? (images.length > 0 ? findWith(images, input, registries()) : undefined)
+}
+
+function findWith(images: ImageRecord[], input: string, searchRegistries: string[]): ImageRecord | undefined {
+  const options = {searchRegistries}
   const id = ID_PREFIX.exec(input)
   if (id) {
     const matches = images.filter(i => matchesIdPrefix(i, id[1]))
@@ -70,10 +87,10 @@ export function lookupImage(images: ImageRecord[], input: string, options: Looku
 }
 
 /** Fully qualified repository names (no tag) a reference may mean locally. */
-function candidateNames(ref: ReturnType<typeof parseReference>, options: LookupOptions): string[] {
+function candidateNames(ref: ReturnType<typeof parseReference>, options: {searchRegistries: string[]}): string[] {
   if (!isShortName(ref)) return [referenceName(normalizeReference(ref))]
   const out = [`localhost/${ref.path}`]
-  for (const registry of options.searchRegistries ?? []) out.push(referenceName(normalizeReference({...ref, domain: registry})))
+  for (const registry of options.searchRegistries) out.push(referenceName(normalizeReference({...ref, domain: registry})))
   return out
 }
 
