@@ -94,12 +94,23 @@ function handleError(err: unknown): number {
 }
 
 export async function dispatch(argv: string[]): Promise<number> {
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+  const last = argv[argv.length - 1]
+  if (argv.length === 1 && (last === '--version' || last === '-v')) {
     process.stdout.write(`tspod version ${TSPOD_VERSION}\n`)
     return 0
   }
   const table = loadTable()
   const {resolved, leading, words} = resolveCommand(table, argv)
+  // Global flags may precede --version, as with Podman: `tspod --root X --version`.
+  if (!resolved && words.length === 0 && (last === '--version' || last === '-v') && leading[leading.length - 1] === last) {
+    try {
+      parseArgv(table.commands.find(c => c.id === 'version')!, leading.slice(0, -1), 'tspod')
+    } catch (err) {
+      return handleError(err)
+    }
+    process.stdout.write(`tspod version ${TSPOD_VERSION}\n`)
+    return 0
+  }
   const wantsHelp = (resolved?.rest ?? argv).some(a => a === '--help') ||
     (resolved !== undefined && resolved.rest.includes('-h') && !Object.values(resolved.spec.flags).some(f => f.char === 'h'))
   if (words[0] === 'help') return showHelp([...words.slice(1), '--help'])
@@ -144,6 +155,7 @@ export async function dispatch(argv: string[]): Promise<number> {
       commandLine,
       flags: parsed.flags,
       args: parsed.args,
+      argv,
       global,
       stdout: process.stdout,
       stderr: process.stderr,

@@ -9,7 +9,9 @@ export default async function imageRm(ctx: CommandContext): Promise<number> {
   if (all && ctx.args.length > 0) throw new InvalidArgumentError('when using the --all switch, you may not pass any images names or IDs')
   if (!all && ctx.args.length === 0) throw new InvalidArgumentError('image name or ID must be specified')
   const engine = await engineFor(ctx)
-  const report = await removeImages(engine.store, ctx.args, {...lookupOptions(engine), all, force: flagBool(ctx, 'force'), ignore: flagBool(ctx, 'ignore')})
+  // As Podman: --force also ignores images that do not exist.
+  const force = flagBool(ctx, 'force')
+  const report = await removeImages(engine.store, ctx.args, {...lookupOptions(engine), all, force, ignore: force || flagBool(ctx, 'ignore')})
   for (const name of report.untagged) ctx.stdout.write(`Untagged: ${name}\n`)
   for (const id of report.deleted) ctx.stdout.write(`Deleted: ${id}\n`)
   let code = 0

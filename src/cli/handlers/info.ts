@@ -9,6 +9,19 @@ export default async function info(ctx: CommandContext): Promise<void> {
   const report = await collectInfo(engine, {runtime: ctx.global.runtime})
   const format = flagString(ctx, 'format')
   if (format === 'json') ctx.stdout.write(JSON.stringify(report, null, 4) + '\n')
-  else if (format) ctx.stdout.write(renderObject(report, format, {single: true}))
+  else if (format) ctx.stdout.write(renderObject(goFieldNames(report), format, {single: true}))
   else ctx.stdout.write(toYaml(report))
+}
+
+/**
+ * Podman's info templates use its Go field names (`{{.Store.GraphDriverName}}`)
+ * while its JSON uses camel case (`store.graphDriverName`): templates see the
+ * same data with capitalised keys.
+ */
+function goFieldNames(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(goFieldNames)
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.charAt(0).toUpperCase() + k.slice(1), goFieldNames(v)]))
+  }
+  return value
 }

@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+// Turns one run of bench/run.sh into bench/RESULTS.md: for each scenario the
+// mean times of both tools with hyperfine's standard deviations, the ratio
+// tspod / Podman with its propagated uncertainty, and whether the target
+// holds. Prints the summary table to stdout as well.
+//
+// Usage: node bench/report.mjs RESULTS_DIR OUTPUT.md
+// RESULTS_DIR holds what run.sh wrote: meta.txt (key=value lines),
+// scenarios.tsv (one line per scenario), NAME.json (hyperfine's export) and
+// NAME.TOOL.err (why a tool was left out of a scenario).
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+const TOOLS = ['tspod', 'podman']
+
+function readMeta(dir) {
+  const meta = {}
+  for (const line of readFileSync(join(dir, 'meta.txt'), 'utf8').split('\n')) {
+    const eq = line.indexOf('=')
+    if (eq > 0) meta[line.slice(0, eq)] = line.slice(eq + 1)
+  }
+  return meta
+}
+
+function readScenarios(dir) {
+  return readFileSync(join(dir, 'scenarios.tsv'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [name, target, runs, tspodArgs, podmanArgs, tspodPrepare, podmanPrepare, before, bare] = line.split('\t')
+      const file = join(dir, `${name}.json`)
+      const measured = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).results : []
+      const tools = {}
+      for (const tool of TOOLS) {
+        const errFile = join(dir, `${name}.${tool}.err`)
+        tools[tool] = {
+          result: measured.find((r) => r.command === tool),
+          error: existsSync(errFile) ? readFileSync(errFile, 'utf8').trim() : undefined,
+        }
+      }
+      tools.tspod.args = tspodArgs
+      tools.podman.args = podmanArgs
+      tools.tspod.prepare = tspodPrepare
+      tools.podman.prepare = podmanPrepare
+      return {name, target: target === '-' ? undefined : Number(target), runs, before, bare: bare === '1', tools}
+    })
+}
+
+// The ratio of two independent means; relative uncertainties add in quadrature.
+function divide(a, b) {
+  const value = a.mean / b.mean
+  const spread = value * Math.hypot(a.stddev / a.mean, b.stddev / b.mean)
+  return {value, spread}
+}
+
+const ms = (r) => `${(r.mean * 1000).toFixed(1)} ± ${(r.stddev * 1000).toFixed(1)}`
+
+function summarise(scenario) {
+  const {tspod, podman} = scenario.tools
+  const cell = (t) => (t.result ? ms(t.result) : 'failed')
+  const row = {scenario: scenario.name, tspod: cell(tspod), podman: cell(podman), ratio: '—', target: '—', met: '—'}
+  if (scenario.target !== undefined) row.target = `≤ ${scenario.target.toFixed(1)}x`
+  if (tspod.result && podman.result) {
+    const r = divide(tspod.result, podman.result)
+    row.ratio = `${r.value.toFixed(2)} ± ${r.spread.toFixed(2)}`
+    if (scenario.target !== undefined) row.met = r.value <= scenario.target ? 'yes' : 'no'
+  } else if (scenario.target !== undefined) {
+    row.met = 'no'
+  }
+  return row
+}
+
+function table(rows) {
+  const head = ['scenario', 'tspod (ms)', 'podman (ms)', 'ratio', 'target', 'met']
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`]
+  for (const r of rows) lines.push(`| ${[r.scenario, r.tspod, r.podman, r.ratio, r.target, r.met].join(' | ')} |`)
+  return lines.join('\n')
+}
+
+function details(scenarios) {
+  const lines = [
+    '| scenario | tool | runs | mean (ms) | median (ms) | min (ms) | max (ms) | user (ms) | system (ms) |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ]
+  const f = (s) => (s * 1000).toFixed(1)
+  for (const s of scenarios) {
+    for (const tool of TOOLS) {
+      const r = s.tools[tool].result
+      if (!r) continue
+      lines.push(`| ${s.name} | ${tool} | ${r.times.length} | ${ms(r)} | ${f(r.median)} | ${f(r.min)} | ${f(r.max)} | ${f(r.user)} | ${f(r.system)} |`)
+    }
+  }
+  return lines.join('\n')
+}
+
+function commands(meta, scenarios) {
+  const lines = [
+    `\`tspod\` below stands for \`${meta.tspod_cli.trim()}\` and \`podman\` for \`${meta.podman_cli.trim()}\`.`,
+    '',
+  ]
+  for (const s of scenarios) {
+    const flags = s.bare ? ', without the store flags' : ''
+    lines.push(`- **${s.name}** (hyperfine \`-N ${s.runs}\`${flags}): \`tspod ${s.tools.tspod.args}\` vs \`podman ${s.tools.podman.args}\``)
+    const {tspod, podman} = s.tools
+    const steps = []
+    if (s.before) steps.push(`\`${s.before}\``)
+    if (tspod.prepare && tspod.prepare === podman.prepare) steps.push(`\`TOOL ${tspod.prepare}\``)
+    else if (tspod.prepare || podman.prepare) steps.push(`\`tspod ${tspod.prepare}\` / \`podman ${podman.prepare}\``)
+    if (steps.length) lines.push(`  before every timed run, untimed: ${[...steps, '`sync`'].join(', then ')}`)
+  }
+  return lines.join('\n')
+}
+
+function failures(scenarios) {
+  const lines = []
+  for (const s of scenarios) {
+    for (const tool of TOOLS) {
+      const t = s.tools[tool]
+      if (!t.result && t.error) lines.push(`- **${s.name}**, ${tool}: ${t.error.replace(/\n+/g, ' / ')}`)
+    }
+  }
+  return lines.join('\n')
+}
+
+function machine(meta) {
+  const rows = [
+    ['date', meta.date],
+    ['OS', meta.os],
+    ['kernel', meta.kernel],
+    ['CPU', meta.cpu],
+    ['memory', meta.memory],
+    ['cgroups', meta.cgroups],
+    ['load average at start (1, 5, 15 min)', meta.load],
+    ['user', meta.user],
+    ['Node', meta.node],
+    ['Podman', meta.podman],
+    ['tspod', `${meta.tspod} (commit ${meta.tspod_commit})`],
+    ['hyperfine', meta.hyperfine],
+    ['storage driver, Podman', meta.podman_driver],
+    ['storage driver, tspod', meta.tspod_driver],
+  ]
+  if (meta.big_rootfs) rows.push(['200 MB rootfs', meta.big_rootfs])
+  return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v ?? 'unknown'} |`)].join('\n')
+}
+
+function render(meta, scenarios, summary) {
+  const parts = [
+    '# tspod vs Podman',
+    '',
+    `Produced by \`${meta.command}\` (see bench/README.md). Times are hyperfine means ± standard deviation; ratio is tspod / Podman, so below 1 means tspod is faster; "met" compares the mean ratio with the target.`,
+  ]
+  if (meta.quick === '1') parts.push('', '**Quick run (`--quick`): too few runs to be a result.**')
+  parts.push('', table(summary), '', '## Machine', '', machine(meta))
+  const failed = failures(scenarios)
+  if (failed) parts.push('', '## Left out', '', 'A tool that fails the untimed trial of a scenario is not timed there:', '', failed)
+  parts.push('', '## Commands', '', commands(meta, scenarios), '', '## Details', '', details(scenarios), '')
+  return parts.join('\n')
+}
+
+function main() {
+  const [dir, out] = process.argv.slice(2)
+  if (!dir || !out) {
+    process.stderr.write('usage: node bench/report.mjs RESULTS_DIR OUTPUT.md\n')
+    process.exit(2)
+  }
+  const meta = readMeta(dir)
+  const scenarios = readScenarios(dir)
+  const summary = scenarios.map(summarise)
+  writeFileSync(out, render(meta, scenarios, summary))
+  process.stdout.write(`\n${table(summary)}\n`)
+}
+
+main()

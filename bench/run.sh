@@ -1,0 +1,436 @@
+#!/usr/bin/env bash
+# Times tspod and Podman side by side on this machine, both rootless as the
+# same unprivileged user, each with a fresh store of its own under bench/work,
+# and writes the ratios (tspod time / Podman time) with the machine's
+# description to bench/RESULTS.md. See bench/README.md for what each scenario
+# measures.
+#
+# Usage: bash bench/run.sh [--quick] [--keep] [SCENARIO...]
+#   --quick     fewer runs (a smoke test of the benchmark, not a result)
+#   --keep      leave both stores in bench/work after the run, to look into
+#   SCENARIO    run only these (default all): version images inspect import
+# Environment:
+#   TSPOD_USER       the user both tools run as when started as root (default tspod)
+#   TSPOD_FIXTURES   fixture cache holding busybox-rootfs.tar (default /var/cache/tspod-fixtures)
+#   STORAGE_DRIVER   storage driver for both tools (default overlay; vfs if Podman cannot use overlay)
+set -euo pipefail
+
+SCENARIOS=(version images inspect import)
+
+cd "$(dirname "$0")/.."
+repo=$(pwd -P)
+work=$repo/bench/work
+results=$work/results
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+quick=0
+keep=0
+selected=()
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=1 ;;
+    --keep) keep=1 ;;
+    -h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -*) die "unknown option: $arg (try --help)" ;;
+    *)
+      [[ " ${SCENARIOS[*]} " == *" $arg "* ]] || die "unknown scenario: $arg (scenarios: ${SCENARIOS[*]})"
+      selected+=("$arg")
+      ;;
+  esac
+done
+((${#selected[@]})) || selected=("${SCENARIOS[@]}")
+
+# Root runs nothing itself: both tools must run rootless as the same user, so
+# the script starts itself again as that user and afterwards copies the
+# report to where the user may not write.
+if [ "$(id -u)" -eq 0 ]; then
+  user=${TSPOD_USER:-tspod}
+  uid=$(id -u "$user" 2>/dev/null) || die "no user $user: run scripts/setup.sh as root first, or set TSPOD_USER"
+  home=$(getent passwd "$user" | cut -d: -f6)
+  [ -d "/run/user/$uid" ] || die "/run/user/$uid is missing: run scripts/setup.sh as root first"
+  runuser -u "$user" -- test -r "$repo/bench/run.sh" ||
+    die "$user cannot read $repo/bench/run.sh: run scripts/setup.sh as root, which makes the repo readable"
+  install -d -o "$user" -g "$(id -g "$user")" "$work"
+  user_env=(HOME="$home" USER="$user" PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR="/run/user/$uid"
+    BENCH_COMMAND="bash bench/run.sh${*:+ $*}")
+  [ -n "${TSPOD_FIXTURES:-}" ] && user_env+=(TSPOD_FIXTURES="$TSPOD_FIXTURES")
+  [ -n "${STORAGE_DRIVER:-}" ] && user_env+=(STORAGE_DRIVER="$STORAGE_DRIVER")
+  runuser -u "$user" -- env -i "${user_env[@]}" bash "$repo/bench/run.sh" "$@"
+  cp "$results/RESULTS.md" "$repo/bench/RESULTS.md"
+  say "wrote bench/RESULTS.md"
+  exit 0
+fi
+
+[[ $work =~ [[:space:]] ]] && die "the repo path must not contain white space: $repo"
+if ! mkdir -p "$work" 2>/dev/null || [ ! -w "$work" ]; then
+  die "cannot write $work: run as root, or as the user who owns it"
+fi
+for tool in hyperfine podman node; do
+  command -v "$tool" >/dev/null || die "$tool not found: run scripts/setup.sh as root"
+done
+
+if ((quick)); then
+  fast_runs=(--runs 5 --warmup 1)
+  slow_runs=(--runs 2 --warmup 1)
+else
+  fast_runs=(--runs 30 --warmup 3)
+  slow_runs=(--runs 5 --warmup 1)
+fi
+fixtures=${TSPOD_FIXTURES:-/var/cache/tspod-fixtures}
+big_rootfs=$work/rootfs-200mb.tar
+# Sum of the file contents in the big rootfs; with tar headers the file is a little larger.
+BIG_ROOTFS_BYTES=$((200 * 1000 * 1000))
+
+# The tools' command lines up to the subcommand; set by choose_driver.
+tspod_cli=()
+podman_cli=()
+# Why a tool cannot run at all in this run, and why it cannot run the current scenario.
+declare -A unavailable=() blocked=()
+
+rm -rf "$results"
+mkdir -p "$results"
+: >"$results/scenarios.tsv"
+# One key=value line each for report.mjs; a value's line breaks become " / ".
+meta() { printf '%s=%s\n' "$1" "$(sed -z 's/\n*$//; s/\n/ \/ /g' <<<"$2")" >>"$results/meta.txt"; }
+: >"$results/meta.txt"
+
+# The line of a failed command's output that says what went wrong: the first
+# that mentions an error, else the last one.
+explain_failure() {
+  local line
+  line=$(grep -m 1 -i 'error' <<<"$1") || line=$(grep -v '^[[:space:]]*$' <<<"$1" | tail -n 1) || true
+  printf '%s' "${line:-no output}"
+}
+
+# Runs a tool untimed with its output kept; on failure writes to FILE the
+# command, its exit status and the line that explains it, and returns 1.
+try_tool() {
+  local file=$1 tool=$2
+  shift 2
+  local out status=0
+  out=$(run_tool "$tool" "$@" 2>&1) || status=$?
+  if ((status)); then
+    printf '`%s %s` exited %d: %s\n' "$tool" "$*" "$status" "$(explain_failure "$out")" >"$file"
+    return 1
+  fi
+}
+
+# Runs `TOOL ARGS...` with the tool's store flags, or without them in a
+# scenario that asked for --bare.
+run_tool() {
+  local -n argv=${1}_cli
+  if ((${bare:-0})); then
+    "${argv[0]}" "${@:2}"
+  else
+    "${argv[@]}" "${@:2}"
+  fi
+}
+
+# The command line of `TOOL ARGS...` as one string that hyperfine splits back into these words.
+quote_tool() {
+  local -n argv=${1}_cli
+  if ((${bare:-0})); then
+    printf '%q ' "${argv[0]}" "${@:2}"
+  else
+    printf '%q ' "${argv[@]}" "${@:2}"
+  fi
+}
+
+# Removes what a store left behind; files owned by subordinate ids need the user namespace.
+remove_store() {
+  local dir=$1
+  [ -e "$dir" ] || return 0
+  rm -rf "$dir" 2>/dev/null || podman unshare rm -rf "$dir"
+}
+
+reset_stores() {
+  "${podman_cli[@]}" system reset -f >/dev/null 2>&1 || true
+  if [ -z "${unavailable[tspod]:-}" ]; then
+    "${tspod_cli[@]}" system reset -f >/dev/null 2>&1 || true
+  fi
+  remove_store "$work/podman"
+  remove_store "$work/tspod"
+}
+
+# Podman 4.3 rootless uses the kernel's overlayfs where the kernel allows it
+# (5.11+); elsewhere both tools get vfs, so that they store layers alike.
+choose_driver() {
+  local driver=${STORAGE_DRIVER:-overlay} native=""
+  podman_cli=(podman --root "$work/podman/root" --runroot "$work/podman/run" --storage-driver "$driver")
+  if [ "$driver" = overlay ]; then
+    native=$("${podman_cli[@]}" info --format '{{index .Store.GraphStatus "Native Overlay Diff"}}' 2>/dev/null) || native=""
+    if [ "$native" != true ]; then
+      say "Podman cannot use the kernel's overlayfs rootless here: both tools use vfs"
+      remove_store "$work/podman"
+      driver=vfs
+      podman_cli=(podman --root "$work/podman/root" --runroot "$work/podman/run" --storage-driver vfs)
+    fi
+  fi
+  tspod_cli=("$repo/bin/tspod" --root "$work/tspod/root" --runroot "$work/tspod/run" --storage-driver "$driver")
+  storage_driver=$driver
+}
+
+describe_machine() {
+  local cpu mem_kib os cgroup tspod_driver podman_driver commit
+  cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+  mem_kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+  os=$(. /etc/os-release 2>/dev/null && printf '%s' "${PRETTY_NAME:-unknown}")
+  case $(stat -fc %T /sys/fs/cgroup) in
+    cgroup2fs) cgroup=v2 ;;
+    *) cgroup="v1 (or hybrid)" ;;
+  esac
+  local podman_template='{{.Store.GraphDriverName}}' tspod_templates=('{{.Store.GraphDriverName}}' '{{.store.graphDriverName}}')
+  if [ "$storage_driver" = overlay ]; then
+    podman_template+=' (native overlay diff: {{index .Store.GraphStatus "Native Overlay Diff"}})'
+    tspod_templates[0]+=' (mounted by: {{.Store.GraphOptions.MountProgram}})'
+    tspod_templates[1]+=' (mounted by: {{.store.graphOptions.mountProgram}})'
+  fi
+  podman_driver=$("${podman_cli[@]}" info --format "$podman_template" 2>/dev/null) ||
+    podman_driver="$storage_driver (as passed with --storage-driver; podman info failed)"
+  # Podman's template field names first; tspod 0.1 knows only the JSON ones.
+  tspod_driver=$("${tspod_cli[@]}" info --format "${tspod_templates[0]}" 2>/dev/null) ||
+    tspod_driver=$("${tspod_cli[@]}" info --format "${tspod_templates[1]}" 2>/dev/null) ||
+    tspod_driver="$storage_driver (as passed with --storage-driver; tspod info --format failed)"
+  commit=$(git -c safe.directory="$repo" -C "$repo" rev-parse --short HEAD 2>/dev/null) || commit="none (no commit yet)"
+  meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+  meta command "${BENCH_COMMAND:-bash bench/run.sh${*:+ $*}}"
+  meta os "$os"
+  meta kernel "$(uname -srm)"
+  meta cpu "${cpu:-unknown} ($(nproc) cores)"
+  meta memory "$((mem_kib / 1024)) MiB"
+  meta load "$(cut -d' ' -f1-3 /proc/loadavg)"
+  meta cgroups "$cgroup"
+  meta user "$(id -un) (uid $(id -u)), rootless"
+  meta node "$(node --version)"
+  meta podman "$(podman --version)"
+  meta tspod "${unavailable[tspod]:-$("$repo/bin/tspod" --version | head -n 1)}"
+  meta tspod_commit "$commit"
+  meta hyperfine "$(hyperfine --version)"
+  meta podman_driver "$podman_driver"
+  meta tspod_driver "$tspod_driver"
+  meta quick "$quick"
+  meta tspod_cli "$(quote_tool tspod)"
+  meta podman_cli "$(quote_tool podman)"
+}
+
+# scenario [--slow] [--bare] [--before SHELL] NAME TARGET TSPOD_ARGS PODMAN_ARGS [PREPARE_ARGS [PODMAN_PREPARE_ARGS]]
+# Times `tool ARGS` for both tools in one hyperfine run and records the result
+# as NAME. TARGET is the highest acceptable ratio, or - for none. ARGS are the
+# words after the tool's global flags, split on spaces. --slow gives it fewer
+# runs; --bare leaves out the store flags, for commands that use no store.
+# Before every timed run come, when given, the shell command SHELL and
+# `tool PREPARE_ARGS` (PODMAN_PREPARE_ARGS for Podman when they differ), then
+# a sync, so that no run pays for writing back what the one before it wrote.
+# A tool that fails the untimed trial run is left out and the failure reported.
+scenario() {
+  local runs=("${fast_runs[@]}") before="" bare=0
+  while [[ $1 == --* ]]; do
+    case $1 in
+      --slow) runs=("${slow_runs[@]}"); shift ;;
+      --bare) bare=1; shift ;;
+      --before) before=$2; shift 2 ;;
+    esac
+  done
+  local name=$1 target=$2
+  local -A args=([tspod]=$3 [podman]=$4) prep=([tspod]=${5:-} [podman]=${6:-${5:-}})
+  local tool prep_cmd out timed=() prepares=() words prep_words
+  say "scenario $name"
+  for tool in tspod podman; do
+    read -ra words <<<"${args[$tool]}"
+    read -ra prep_words <<<"${prep[$tool]}"
+    prep_cmd=$before
+    if ((${#prep_words[@]})); then
+      prep_cmd+="${prep_cmd:+ && }$(quote_tool "$tool" "${prep_words[@]}")>/dev/null"
+    fi
+    local err=$results/$name.$tool.err
+    if [ -n "${blocked[$tool]:-}" ]; then
+      printf '%s\n' "${blocked[$tool]}" >"$err"
+    elif [ -n "$before" ] && ! out=$(bash -c "$before" 2>&1); then
+      printf '`%s` failed: %s\n' "$before" "$(explain_failure "$out")" >"$err"
+    elif ((${#prep_words[@]})) && ! try_tool "$err" "$tool" "${prep_words[@]}"; then
+      :
+    elif try_tool "$err" "$tool" "${words[@]}"; then
+      timed+=(-n "$tool" "$(quote_tool "$tool" "${words[@]}")")
+      [ -z "$prep_cmd" ] || prepares+=(--prepare "$(printf '%q ' bash -c "$prep_cmd && sync")")
+      continue
+    fi
+    say "  $tool left out: $(head -n 1 "$err")"
+  done
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$target" "${runs[*]}" \
+    "${args[tspod]}" "${args[podman]}" "${prep[tspod]}" "${prep[podman]}" "$before" "$bare" >>"$results/scenarios.tsv"
+  ((${#timed[@]})) || return 0
+  hyperfine -N --output=pipe "${runs[@]}" --export-json "$results/$name.json" \
+    "${prepares[@]}" "${timed[@]}"
+}
+
+fifty_done=0
+declare -A fifty_error=()
+# Both stores get 50 distinct images sharing one layer: the same busybox
+# rootfs imported 50 times with a different label each.
+with_fifty_images() {
+  local tool i listed
+  if ((!fifty_done)); then
+    fifty_done=1
+    say "setup: importing busybox-rootfs.tar 50 times into each store"
+    for tool in tspod podman; do
+      [ -z "${unavailable[$tool]:-}" ] || continue
+      local err=$results/setup-fifty.$tool.err
+      for i in $(seq 0 49); do
+        if ! try_tool "$err" "$tool" import --change "LABEL=n=$i" "$busybox_rootfs" "bench$i"; then
+          fifty_error[$tool]="setup failed: $(cat "$err")"
+          break
+        fi
+      done
+      [ -z "${fifty_error[$tool]:-}" ] || continue
+      listed=$(run_tool "$tool" images 2>&1 | grep -cE '(^|/)bench[0-9]+ ') || true
+      ((listed == 50)) || fifty_error[$tool]="setup failed: \`$tool images\` lists $listed of the 50 bench images"
+    done
+  fi
+  for tool in "${!fifty_error[@]}"; do
+    blocked[$tool]=${fifty_error[$tool]}
+  done
+}
+
+# A rootfs of about 200 MB with the shape of a real one: busybox, a few big
+# shared libraries and many small files (man pages, docs, locales) from the
+# host, taken in sorted order up to the size, with fixed owners and mtimes so
+# that the same host always gives the same bytes. Built once and kept. Its
+# last entry is NONCE_FILE, NONCE_BYTES long, which the import scenario
+# rewrites in place before every timed run (bench/README.md says why).
+NONCE_FILE=etc/bench-nonce
+NONCE_BYTES=32
+with_big_rootfs() {
+  [ -f "$big_rootfs" ] && nonce_offset >/dev/null && return
+  say "setup: building $big_rootfs (once)"
+  stage=$(mktemp -d "$work/.rootfs.XXXXXX")
+  local candidates=$stage/candidates list=$stage/entries src
+  find /usr/lib/x86_64-linux-gnu -maxdepth 1 -type f -size +10M -size -40M -readable -printf 'f %s %P\n' |
+    LC_ALL=C sort -k2,2nr -k3 | awk 'NR <= 3 { print $1, $2, "usr/lib/x86_64-linux-gnu/" $3 }' >"$candidates"
+  for src in usr/share/man usr/share/doc usr/share/locale usr/share/i18n usr/share/perl; do
+    [ -d "/$src" ] || continue
+    (cd / && find "$src" -readable \( -type d -o -type f -o -type l \) -printf '%y %s %p\n' 2>/dev/null) |
+      LC_ALL=C sort -k3 >>"$candidates"
+  done
+  awk -v budget="$((BIG_ROOTFS_BYTES - $(stat -c %s "$busybox_rootfs")))" '
+    # Parent directories first, each once; stop at the first file that would not fit.
+    function parents(p,   i, n, parts, d) {
+      n = split(p, parts, "/"); d = parts[1]
+      for (i = 2; i < n; i++) { d = d "/" parts[i]; if (!(d in seen)) { seen[d] = 1; if (d != "usr") print d } }
+    }
+    $1 == "f" && total + $2 > budget { exit }
+    {
+      if ($1 == "f") total += $2
+      path = $0; sub(/^[^ ]+ [^ ]+ /, "", path)
+      parents(path)
+      if (!(path in seen)) { seen[path] = 1; print path }
+    }
+  ' "$candidates" >"$list"
+  mkdir -p "$stage/nonce/${NONCE_FILE%/*}"
+  printf "%0${NONCE_BYTES}d" 0 >"$stage/nonce/$NONCE_FILE"
+  local tar_flags=(--format=gnu --no-recursion --numeric-owner --owner=0 --group=0 --mtime=@0)
+  cp "$busybox_rootfs" "$stage/rootfs.tar"
+  tar --append --file="$stage/rootfs.tar" --directory=/ "${tar_flags[@]}" --verbatim-files-from --files-from="$list"
+  tar --append --file="$stage/rootfs.tar" --directory="$stage/nonce" "${tar_flags[@]}" "$NONCE_FILE"
+  mv "$stage/rootfs.tar" "$big_rootfs"
+  rm -rf "$stage"
+  stage=""
+}
+
+# Where the content of NONCE_FILE starts in the big rootfs: the block after its header.
+nonce_offset() {
+  local block
+  block=$(tar --list --block-number --file="$big_rootfs" | awk -v f="$NONCE_FILE" '$3 == f { b = $2 } END { print b + 0 }')
+  ((block > 0)) && printf '%d' $(((block + 1) * 512))
+}
+
+describe_big_rootfs() {
+  local bytes entries
+  bytes=$(stat -c %s "$big_rootfs")
+  entries=$(tar -tvf "$big_rootfs" | awk '{ n++ } /^-/ { f++; if ($3 > 10000000) big++ } END { printf "%d entries, %d regular files, %d of them over 10 MB", n, f, big }')
+  meta big_rootfs "bench/work/${big_rootfs##*/}: $((bytes / 1000000)) MB uncompressed, $entries"
+}
+
+# ext4 without a journal skips inodes freed in the last minute when it
+# allocates, which slows every file an import creates (bench/README.md has
+# the numbers); the stores removed at the start must age past that first.
+wait_for_freed_inodes() {
+  local left=$((stores_reset_at + 65 - SECONDS))
+  if ((left > 0)); then
+    say "waiting ${left}s until the inodes freed by the store reset may be reused"
+    sleep "$left"
+  fi
+}
+
+run_scenario() {
+  blocked=()
+  local tool
+  for tool in "${!unavailable[@]}"; do
+    blocked[$tool]=${unavailable[$tool]}
+  done
+  case $1 in
+    version) scenario --bare version 2.0 --version --version ;;
+    images) with_fifty_images; scenario images 1.5 images images ;;
+    inspect) with_fifty_images; scenario inspect - "image inspect bench7" "image inspect bench7" ;;
+    import)
+      with_big_rootfs
+      describe_big_rootfs
+      wait_for_freed_inodes
+      local stamp
+      stamp="printf %0${NONCE_BYTES}d \$(date +%s%N) | dd of=$big_rootfs oflag=seek_bytes seek=$(nonce_offset) conv=notrunc status=none"
+      scenario --slow --before "$stamp" import 0.7 "import $big_rootfs benchbig" "import $big_rootfs benchbig"
+      ;;
+  esac
+}
+
+busybox_rootfs=$fixtures/busybox-rootfs.tar
+if [ ! -r "$busybox_rootfs" ]; then
+  say "no $busybox_rootfs: building one in bench/work"
+  TSPOD_FIXTURES=$work/fixtures bash "$repo/scripts/make-fixtures.sh" >/dev/null ||
+    die "building busybox-rootfs.tar failed (scripts/make-fixtures.sh)"
+  busybox_rootfs=$work/fixtures/busybox-rootfs.tar
+fi
+
+choose_driver
+if ! out=$("$repo/bin/tspod" --version 2>&1); then
+  unavailable[tspod]="\`tspod --version\` failed: $(explain_failure "$out")"
+  say "tspod is unavailable, timing Podman alone: ${unavailable[tspod]}"
+fi
+
+# A half-built rootfs never looks complete, and the stores go unless --keep.
+stage=""
+finish() {
+  [ -z "$stage" ] || rm -rf "$stage"
+  ((keep)) || reset_stores
+}
+trap finish EXIT
+
+say "resetting both stores in bench/work ($storage_driver)"
+reset_stores
+sync
+stores_reset_at=$SECONDS
+# Untimed first calls: Podman's pause process and tspod's namespace holder
+# exist before any timed run, as they would for a user who used the tool before.
+"${podman_cli[@]}" info >/dev/null
+if [ -z "${unavailable[tspod]:-}" ] && ! out=$("${tspod_cli[@]}" images 2>&1); then
+  say "warning: the untimed \`tspod images\` failed: $(explain_failure "$out")"
+fi
+describe_machine "$@"
+
+for name in "${SCENARIOS[@]}"; do
+  if [[ " ${selected[*]} " == *" $name "* ]]; then
+    run_scenario "$name"
+  fi
+done
+
+node "$repo/bench/report.mjs" "$results" "$results/RESULTS.md"
+# Started through root, root copies the report; otherwise write it in place if we may.
+if [ -z "${BENCH_COMMAND:-}" ]; then
+  if [ -w "$repo/bench" ]; then
+    cp "$results/RESULTS.md" "$repo/bench/RESULTS.md"
+    say "wrote bench/RESULTS.md"
+  else
+    say "wrote $results/RESULTS.md (bench/ is not writable by $(id -un))"
+  fi
+fi
