@@ -10,12 +10,34 @@ _tspod_complete() {
   done
   local words="" flags=""
   case "$path" in
-    "") words="history image images import info load rmi save system tag unshare untag version" ;;
+    "") words="container create history image images import info inspect kill load logs port ps rename restart rm rmi run save start stop system tag unshare untag version volume wait" ;;
+    "container") words="cleanup create exists inspect kill list logs ls port prune ps remove rename restart rm run start stop wait" ;;
     "image") words="exists history import inspect list load ls prune remove rm save tag untag" ;;
     "system") words="check df info prune reset" ;;
+    "volume") words="create exists inspect list ls prune remove rm" ;;
     *) words="" ;;
   esac
   case "$path" in
+    "container cleanup") flags="--all --log-level --rm --root --runroot --runtime --storage-driver -a" ;;
+    "container create") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --security-opt --shm-size --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -e -h -i -l -m -p -t -u -v -w" ;;
+    "container exists") flags="--external --log-level --root --runroot --runtime --storage-driver" ;;
+    "container inspect") flags="--format --latest --log-level --root --runroot --runtime --size --storage-driver -f -l -s" ;;
+    "container kill") flags="--all --cidfile --latest --log-level --root --runroot --runtime --signal --storage-driver -a -l -s" ;;
+    "container list") flags="--all --filter --format --last --latest --log-level --namespace --no-trunc --noheading --quiet --root --runroot --runtime --size --sort --storage-driver -a -f -l -n -q -s" ;;
+    "container logs") flags="--follow --latest --log-level --names --root --runroot --runtime --since --storage-driver --tail --timestamps --until -f -l -n -t" ;;
+    "container ls") flags="--all --filter --format --last --latest --log-level --namespace --no-trunc --noheading --quiet --root --runroot --runtime --size --sort --storage-driver -a -f -l -n -q -s" ;;
+    "container port") flags="--all --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
+    "container prune") flags="--filter --force --log-level --root --runroot --runtime --storage-driver -f" ;;
+    "container ps") flags="--all --filter --format --last --latest --log-level --namespace --no-trunc --noheading --quiet --root --runroot --runtime --size --sort --storage-driver -a -f -l -n -q -s" ;;
+    "container remove") flags="--all --cidfile --depend --force --ignore --latest --log-level --root --runroot --runtime --storage-driver --time --volumes -a -f -i -l -t -v" ;;
+    "container rename") flags="--log-level --root --runroot --runtime --storage-driver" ;;
+    "container restart") flags="--all --latest --log-level --root --running --runroot --runtime --storage-driver --time -a -l -t" ;;
+    "container rm") flags="--all --cidfile --depend --force --ignore --latest --log-level --root --runroot --runtime --storage-driver --time --volumes -a -f -i -l -t -v" ;;
+    "container run") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --detach --detach-keys --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --no-sig-proxy --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --security-opt --shm-size --sig-proxy --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -d -e -h -i -l -m -p -t -u -v -w" ;;
+    "container start") flags="--all --attach --detach-keys --interactive --latest --log-level --root --runroot --runtime --sig-proxy --storage-driver -a -i -l" ;;
+    "container stop") flags="--all --cidfile --ignore --latest --log-level --root --runroot --runtime --storage-driver --time -a -i -l -t" ;;
+    "container wait") flags="--condition --ignore --interval --latest --log-level --root --runroot --runtime --storage-driver -i -l" ;;
+    "create") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --security-opt --shm-size --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -e -h -i -l -m -p -t -u -v -w" ;;
     "history") flags="--format --human --log-level --no-human --no-trunc --quiet --root --runroot --runtime --storage-driver -H -q" ;;
     "image exists") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "image history") flags="--format --human --log-level --no-human --no-trunc --quiet --root --runroot --runtime --storage-driver -H -q" ;;
@@ -33,9 +55,20 @@ _tspod_complete() {
     "images") flags="--all --digests --filter --format --log-level --no-trunc --noheading --quiet --root --runroot --runtime --sort --storage-driver -a -f -n -q" ;;
     "import") flags="--arch --change --log-level --message --os --quiet --root --runroot --runtime --storage-driver --variant -c -m -q" ;;
     "info") flags="--format --log-level --root --runroot --runtime --storage-driver -f" ;;
+    "inspect") flags="--format --latest --log-level --root --runroot --runtime --size --storage-driver --type -f -l -s -t" ;;
+    "kill") flags="--all --cidfile --latest --log-level --root --runroot --runtime --signal --storage-driver -a -l -s" ;;
     "load") flags="--input --log-level --quiet --root --runroot --runtime --storage-driver -i -q" ;;
+    "logs") flags="--follow --latest --log-level --names --root --runroot --runtime --since --storage-driver --tail --timestamps --until -f -l -n -t" ;;
+    "port") flags="--all --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
+    "ps") flags="--all --filter --format --last --latest --log-level --namespace --no-trunc --noheading --quiet --root --runroot --runtime --size --sort --storage-driver -a -f -l -n -q -s" ;;
+    "rename") flags="--log-level --root --runroot --runtime --storage-driver" ;;
+    "restart") flags="--all --latest --log-level --root --running --runroot --runtime --storage-driver --time -a -l -t" ;;
+    "rm") flags="--all --cidfile --depend --force --ignore --latest --log-level --root --runroot --runtime --storage-driver --time --volumes -a -f -i -l -t -v" ;;
     "rmi") flags="--all --force --ignore --log-level --root --runroot --runtime --storage-driver -a -f -i" ;;
+    "run") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --detach --detach-keys --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --no-sig-proxy --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --security-opt --shm-size --sig-proxy --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -d -e -h -i -l -m -p -t -u -v -w" ;;
     "save") flags="--compress --format --log-level --multi-image-archive --output --quiet --root --runroot --runtime --storage-driver -m -o -q" ;;
+    "start") flags="--all --attach --detach-keys --interactive --latest --log-level --root --runroot --runtime --sig-proxy --storage-driver -a -i -l" ;;
+    "stop") flags="--all --cidfile --ignore --latest --log-level --root --runroot --runtime --storage-driver --time -a -i -l -t" ;;
     "system check") flags="--log-level --quick --repair --root --runroot --runtime --storage-driver -q -r" ;;
     "system df") flags="--format --log-level --root --runroot --runtime --storage-driver --verbose -v" ;;
     "system info") flags="--format --log-level --root --runroot --runtime --storage-driver -f" ;;
@@ -45,6 +78,15 @@ _tspod_complete() {
     "unshare") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "untag") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "version") flags="--format --log-level --root --runroot --runtime --storage-driver -f" ;;
+    "volume create") flags="--driver --ignore --label --log-level --opt --root --runroot --runtime --storage-driver -d -l -o" ;;
+    "volume exists") flags="--log-level --root --runroot --runtime --storage-driver" ;;
+    "volume inspect") flags="--all --format --log-level --root --runroot --runtime --storage-driver -a -f" ;;
+    "volume list") flags="--filter --format --log-level --noheading --quiet --root --runroot --runtime --storage-driver -f -n -q" ;;
+    "volume ls") flags="--filter --format --log-level --noheading --quiet --root --runroot --runtime --storage-driver -f -n -q" ;;
+    "volume prune") flags="--filter --force --log-level --root --runroot --runtime --storage-driver -f" ;;
+    "volume remove") flags="--all --force --log-level --root --runroot --runtime --storage-driver -a -f" ;;
+    "volume rm") flags="--all --force --log-level --root --runroot --runtime --storage-driver -a -f" ;;
+    "wait") flags="--condition --ignore --interval --latest --log-level --root --runroot --runtime --storage-driver -i -l" ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$flags" -- "$cur"))

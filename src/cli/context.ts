@@ -20,6 +20,8 @@ export interface CommandContext {
   commandLine: string
   flags: Record<string, FlagValue>
   args: string[]
+  /** The whole command line after `tspod`, as typed. */
+  argv: string[]
   global: GlobalOptions
   stdout: NodeJS.WriteStream
   stderr: NodeJS.WriteStream

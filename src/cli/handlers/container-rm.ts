@@ -1,0 +1,34 @@
+import {engineFor} from '../engine.js'
+import {flagBool, flagString, type CommandContext} from '../context.js'
+import {resolveTargets} from '../container-targets.js'
+import {removeContainer, sweepOrphanContainers} from '../../container/lifecycle.js'
+import {removeVolume} from '../../container/volume-ops.js'
+import {readRecord} from '../../container/container-store.js'
+
+/** Exit codes as podman-rm(1): 1 when a container does not exist, 2 when one is running (without -f). */
+export default async function containerRm(ctx: CommandContext): Promise<number> {
+  const engine = await engineFor(ctx)
+  const force = flagBool(ctx, 'force')
+  const time = flagString(ctx, 'time')
+  const targets = resolveTargets(ctx, engine)
+  let code = 0
+  await Promise.all(targets.map(async t => {
+    if (!t.id) {
+      if (flagBool(ctx, 'ignore')) return
+      ctx.stderr.write(`Error: ${t.error?.message}\n`)
+      code = Math.max(code, 1)
+      return
+    }
+    try {
+      const anonymous = flagBool(ctx, 'volumes') ? readRecord(engine.store, t.id).mounts.filter(m => m.type === 'volume' && m.name && /^[a-f0-9]{64}$/.test(m.name)) : []
+      await removeContainer(engine, t.id, {force, timeoutSeconds: time === undefined ? undefined : Number(time)})
+      for (const v of anonymous) await removeVolume(engine, v.name!, {force: false}).catch(() => {})
+      ctx.stdout.write(`${t.ref}\n`)
+    } catch (err) {
+      ctx.stderr.write(`Error: ${(err as Error).message}\n`)
+      code = Math.max(code, /running or paused/.test((err as Error).message) ? 2 : 125)
+    }
+  }))
+  await sweepOrphanContainers(engine)
+  return code
+}

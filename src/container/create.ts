@@ -1,0 +1,226 @@
+/**
+ * `tspod create` (and the first half of `run`): resolve the image, reserve a
+ * name, prepare the container's directory (overlay dirs, /etc files, the OCI
+ * bundle) and commit it to the index. Nothing here needs the user namespace:
+ * the rootfs is mounted later by the monitor, inside it.
+ */
+import {mkdir, writeFile} from 'node:fs/promises'
+import {InvalidArgumentError, NoSuchImageError, TspodError} from '../errors/index.js'
+import type {Engine} from '../engine/engine.js'
+import {detectCgroups} from '../engine/host.js'
+import {readConfig} from '../image/images.js'
+import {findImage} from '../image/lookup.js'
+import type {ContainerConfig} from '../image/oci.js'
+import {hostPlatform} from '../image/oci.js'
+import {generateSpec, serializeSpec, type ContainerOptions} from '../runtime/spec.js'
+import {selectRuntime} from '../runtime/select.js'
+import {writeFileAtomic} from '../util/atomic.js'
+import {
+  addContainer,
+  containerPaths,
+  writeNewContainer,
+  type ContainerRecord,
+  type RestartPolicy,
+} from './container-store.js'
+import {writeEtcFiles} from './etc-files.js'
+import {readImageFile} from './image-files.js'
+import {parseSignal} from './signals.js'
+import {resolveVolumeMounts} from './volumes.js'
+
+export interface CreateOptions {
+  image: string
+  name?: string
+  replace: boolean
+  pull: 'always' | 'missing' | 'never' | 'newer'
+  platform?: string
+  restart?: string
+  rm: boolean
+  stopSignal?: string
+  stopTimeout?: number
+  logDriver?: string
+  logOpts: string[]
+  cidFile?: string
+  runtime?: string
+  dns: string[]
+  addHosts: string[]
+  spec: ContainerOptions
+  createCommand: string[]
+  /** Removes an existing container of the same name, for --replace. */
+  removeExisting?: (id: string) => Promise<void>
+}
+
+export interface CreateReport {
+  record: ContainerRecord
+  warnings: string[]
+}
+
+export function parseRestartPolicy(value: string | undefined): RestartPolicy {
+  if (!value || value === 'no') return {name: 'no', maxRetries: 0}
+  const [name, retries] = value.split(':')
+  if (name === 'on-failure') {
+    const n = retries === undefined ? 0 : Number(retries)
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`invalid restart policy "${value}": the retry count must be a whole number`)
+    return {name, maxRetries: n}
+  }
+  if ((name === 'always' || name === 'unless-stopped') && retries === undefined) return {name, maxRetries: 0}
+  throw new InvalidArgumentError(`invalid restart policy "${value}": use no, on-failure[:N], always or unless-stopped`)
+}
+
+export function parseSize(value: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)b?$/i.exec(value.trim())
+  if (!m) throw new InvalidArgumentError(`invalid ${what} "${value}": expected a size such as 512k, 10m or 1g`)
+  const mult: Record<string, number> = {'': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4}
+  return Math.floor(Number(m[1]) * mult[m[2].toLowerCase()])
+}
+
+/** `--entrypoint ''` clears it; a JSON array is taken as is; anything else is one word. */
+function parseEntrypoint(value: string | string[]): string[] {
+  if (Array.isArray(value)) return value
+  if (value === '') return []
+  if (value.trim().startsWith('[')) {
+    try {
+      const parsed = JSON.parse(value) as unknown
+      if (Array.isArray(parsed)) return parsed.map(String)
+    } catch {
+      // not JSON: one word
+    }
+  }
+  return [value]
+}
+
+function checkPlatform(platform: string | undefined, config: {os: string; architecture: string; variant?: string}): void {
+  if (!platform) return
+  const [os, arch, variant] = platform.split('/')
+  const want = `${os}/${arch ?? config.architecture}${variant ? `/${variant}` : ''}`
+  const have = `${config.os}/${config.architecture}${variant && config.variant ? `/${config.variant}` : ''}`
+  if (os !== config.os || (arch && arch !== config.architecture) || (variant && config.variant && variant !== config.variant)) {
+    throw new InvalidArgumentError(`image platform (${have}) does not match the expected platform (${want})`, {hint: 'Pull or build an image for that platform, or drop --platform'})
+  }
+  const host = hostPlatform()
+  if (config.architecture !== host.architecture) {
+    throw new InvalidArgumentError(`image platform ${have} cannot run on this ${host.os}/${host.architecture} host: no emulator is registered`)
+  }
+}
+
+export async function createContainer(engine: Engine, options: CreateOptions): Promise<CreateReport> {
+  const {store} = engine
+  const images = store.readImages()
+  const image = findImage(images, options.image, {searchRegistries: () => engine.config.registries.unqualifiedSearchRegistries})
+  if (!image) {
+    const hint = options.pull === 'never'
+      ? 'The image is not in local storage and --pull=never forbids pulling it'
+      : 'Pulling from registries is not available yet: bring the image with tspod import or tspod load'
+    throw new NoSuchImageError(options.image, hint)
+  }
+  if (options.pull === 'always') {
+    throw new TspodError(`--pull=always: pulling ${options.image} from a registry is not available yet`, {hint: 'Use --pull=missing (the default) with a local image'})
+  }
+  const imageConfig = readConfig(store, image)
+  checkPlatform(options.platform, imageConfig)
+  const containerConfig: ContainerConfig = imageConfig.config ?? {}
+  const restartPolicy = parseRestartPolicy(options.restart)
+  if (options.rm && restartPolicy.name !== 'no') {
+    throw new InvalidArgumentError('the --rm option conflicts with --restart, when the restartPolicy is not "" and "no"')
+  }
+  const stopSignal = parseSignal(options.stopSignal ?? containerConfig.StopSignal ?? 'SIGTERM')
+  const logDriver = (options.logDriver ?? engine.config.containers.logDriver) as ContainerRecord['logDriver']
+  if (!['k8s-file', 'none', 'passthrough'].includes(logDriver)) {
+    throw new InvalidArgumentError(`invalid log driver "${logDriver}": tspod supports k8s-file, none and passthrough`)
+  }
+  let logMaxSize = engine.config.containers.logSizeMax
+  for (const opt of options.logOpts) {
+    const [k, v] = opt.split(/=(.*)/s)
+    if (k === 'max-size') logMaxSize = parseSize(v ?? '', 'log max-size')
+    else if (k !== 'path' && k !== 'tag') throw new InvalidArgumentError(`invalid log option "${opt}": tspod supports max-size=`)
+  }
+  const cgroups = detectCgroups()
+  const runtime = selectRuntime({explicit: options.runtime, configured: engine.config.containers.runtime, runtimes: engine.config.containers.runtimes, cgroups})
+  const warnings: string[] = []
+  const layers = image.layers
+  const entrypoint = options.spec.entrypoint !== undefined ? parseEntrypoint(options.spec.entrypoint) : containerConfig.Entrypoint ?? []
+  const cmd = options.spec.command ?? (options.spec.entrypoint !== undefined ? [] : containerConfig.Cmd ?? [])
+  const imageName = image.names.find(n => n.endsWith(options.image) || n.includes(`/${options.image}`)) ?? image.names[0] ?? image.id
+
+  const record = await addContainer(
+    store,
+    {
+      name: options.name,
+      replace: options.replace,
+      removeExisting: options.removeExisting ? async entry => options.removeExisting!(entry.id) : undefined,
+    },
+    async (id, name) => {
+      const paths = containerPaths(store, id)
+      const rootfsKind = store.driver === 'vfs' ? 'copy' : 'overlay'
+      await mkdir(paths.userdata, {recursive: true, mode: 0o700})
+      if (rootfsKind === 'overlay') {
+        await Promise.all([paths.diff, paths.work, paths.merged].map(d => mkdir(d, {mode: 0o755})))
+      } else {
+        await mkdir(paths.rootfs, {mode: 0o755})
+      }
+      const hostname = options.spec.hostname ?? id.slice(0, 12)
+      const etc = await writeEtcFiles(paths.userdata, {hostname, name, network: options.spec.network, dns: options.dns, addHosts: options.addHosts})
+      const volumeMounts = await resolveVolumeMounts(engine, options.spec, Object.keys(containerConfig.Volumes ?? {}))
+      const report = generateSpec({
+        id,
+        rootfs: rootfsKind === 'overlay' ? paths.merged : paths.rootfs,
+        imageConfig: containerConfig,
+        lookupUser: path => readImageFile(store, layers, path),
+        conf: engine.config.containers,
+        cgroups,
+        rootless: engine.rootless,
+        options: {...options.spec, hostname},
+        etcFiles: {hosts: etc.hosts, resolvConf: etc.resolvConf, hostname: etc.hostname, containerEnv: etc.containerEnv},
+        volumeMounts: volumeMounts.map(v => ({source: v.source, destination: v.destination, options: v.options})),
+      })
+      if (report.unenforced.length > 0) {
+        const what = `${report.unenforced.map(f => `--${f}`).join(', ')} cannot be enforced: ${cgroups.reason}`
+        if (engine.config.containers.unenforcedLimits === 'error') {
+          throw new InvalidArgumentError(`resource limits ${what}`, {hint: 'Drop the limit, or set [tspod] unenforced_limits = "warn" in containers.conf to run without it'})
+        }
+        warnings.push(`resource limits ${what}; the container runs without them (inspect shows them as not enforced)`)
+      }
+      warnings.push(...report.warnings)
+      await writeFileAtomic(`${paths.bundle}/config.json`, serializeSpec(report.spec))
+      const process = report.spec.process!
+      const record: ContainerRecord = {
+        id,
+        name,
+        image: image.id,
+        imageName,
+        layers,
+        created: new Date().toISOString(),
+        args: process.args ?? [],
+        entrypoint,
+        cmd,
+        createCommand: options.createCommand,
+        env: process.env ?? [],
+        workdir: process.cwd,
+        user: options.spec.user ?? containerConfig.User ?? '',
+        hostname,
+        tty: options.spec.tty,
+        stdin: options.spec.stdin,
+        labels: {...(containerConfig.Labels ?? {}), ...options.spec.labels},
+        annotations: options.spec.annotations,
+        restartPolicy,
+        autoRemove: options.rm,
+        stopSignal,
+        stopTimeout: options.stopTimeout ?? 10,
+        logDriver,
+        logMaxSize,
+        network: options.spec.network,
+        runtime: {name: runtime.name, path: runtime.path},
+        mounts: volumeMounts,
+        unenforced: report.unenforced,
+        options: {...options.spec},
+        rootfsKind,
+        cidFile: options.cidFile,
+      }
+      await writeNewContainer(store, record)
+      return record
+    },
+  )
+  if (options.cidFile) await writeFile(options.cidFile, record.id, {flag: 'wx'}).catch(err => {
+    throw new InvalidArgumentError(`writing the container ID to ${options.cidFile}: ${(err as Error).message}`, {hint: 'The --cidfile must not exist yet'})
+  })
+  return {record, warnings}
+}

@@ -1,0 +1,249 @@
+/**
+ * Starting, stopping, signalling, waiting for and removing containers. The
+ * CLI stays outside tspod's user namespace; everything that must happen
+ * inside (mounting the rootfs, the OCI runtime, signalling processes of other
+ * container uids) is done by the container's monitor, which this module
+ * starts and talks to over its attach socket (docs/monitor-protocol.md).
+ */
+import {existsSync} from 'node:fs'
+import {mkdir, rm} from 'node:fs/promises'
+import {basename, join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {RuntimeError, TspodError} from '../errors/index.js'
+import type {Engine} from '../engine/engine.js'
+import {detectCgroups} from '../engine/host.js'
+import {namespacePrefix, runInNamespace} from '../rootless/ns-exec.js'
+import {attach, sendSignal, startMonitor, type AttachOptions, type MonitorHandle} from '../runtime/monitor-client.js'
+import {debug} from '../util/log.js'
+import {processStartTime} from '../util/lock.js'
+import {
+  containerPaths,
+  currentState,
+  dropFromIndex,
+  isActive,
+  orphanContainerDirs,
+  readRecord,
+  readState,
+  runtimeStateDir,
+  writeState,
+  type ContainerRecord,
+  type ContainerState,
+} from './container-store.js'
+
+function packageRoot(): string {
+  // dist/main.js (or dist/chunks/x.js) → the package root
+  const script = process.argv[1] ?? ''
+  return join(script, '..', '..')
+}
+
+function monitorPath(): string {
+  return process.env.TSPOD_HELPER_DIR ? join(process.env.TSPOD_HELPER_DIR, 'tspod-monitor') : join(packageRoot(), 'build', 'tspod-monitor')
+}
+
+/** The command the monitor runs when the container exits and tspod must act (restart, detached --rm). */
+function cleanupCommand(engine: Engine, id: string): string[] {
+  return [process.execPath, join(packageRoot(), 'dist', 'main.js'), '--root', engine.store.graphRoot, '--runroot', engine.store.runRoot, '--storage-driver', engine.store.driver, 'container', 'cleanup', id]
+}
+
+function overlayOptions(engine: Engine, record: ContainerRecord): string {
+  const paths = containerPaths(engine.store, record.id)
+  const lower = [...record.layers].reverse().map(l => engine.store.layerDiffDir(l)).join(':')
+  let opts = `lowerdir=${lower},upperdir=${paths.diff},workdir=${paths.work}`
+  if (engine.rootless) opts += ',userxattr'
+  if (opts.length > 4000) {
+    throw new TspodError(`the overlay mount options for ${record.name} are too long (${opts.length} bytes; the kernel takes one page)`, {hint: 'Use a shorter --root path, or an image with fewer layers'})
+  }
+  return opts
+}
+
+/** vfs: the container's rootfs is a full copy of the image, made inside the namespace on first start. */
+async function prepareCopiedRootfs(engine: Engine, record: ContainerRecord): Promise<void> {
+  const paths = containerPaths(engine.store, record.id)
+  if (existsSync(join(paths.dir, '.rootfs-complete'))) return
+  const top = engine.store.layerDiffDir(record.layers[record.layers.length - 1])
+  const result = await runInNamespace(engine.store.runRoot, ['sh', '-c', 'cp -a --reflink=auto "$1/." "$2/" && touch "$3"', 'sh', top, paths.rootfs, join(paths.dir, '.rootfs-complete')])
+  if (result.code !== 0) throw new TspodError(`copying the image into ${paths.rootfs}: ${result.stderr.trim()}`)
+}
+
+export interface StartOptions {
+  /** Attach this process's stdio (run without -d, start -a). */
+  attach?: AttachOptions
+  /** The monitor removes the container's files when it exits (run --rm in the foreground). */
+  removeOnExit?: boolean
+}
+
+export interface StartedContainer {
+  handle: MonitorHandle
+  /** Resolves when the monitor has cleaned up, with the container's exit code (attached runs). */
+  attached?: Promise<{exitCode: number | undefined}>
+}
+
+export async function startContainer(engine: Engine, record: ContainerRecord, options: StartOptions = {}): Promise<StartedContainer> {
+  const {store} = engine
+  const state = currentState(store, record.id)
+  if (isActive(state)) throw new TspodError(`container ${record.name} is already running`)
+  const paths = containerPaths(store, record.id)
+  await rm(paths.exitFile, {force: true})
+  await mkdir(paths.socketDir, {recursive: true, mode: 0o700})
+  if (record.rootfsKind === 'copy') await prepareCopiedRootfs(engine, record)
+  const cgroups = detectCgroups()
+  const runtimeArgs: string[] = []
+  if (record.runtime.name === 'crun' && engine.rootless && !cgroups.rootlessLimits) runtimeArgs.push('--cgroup-manager=disabled')
+  const detachedCleanup = record.restartPolicy.name !== 'no' || (record.autoRemove && !options.attach)
+  const prefix = namespacePrefix(store.runRoot)
+  const slirp = record.network === 'private' ? findSlirp() : undefined
+  debug(`starting the monitor for ${record.id.slice(0, 12)}`)
+  const handle = await startMonitor({
+    nsPrefix: prefix,
+    monitorPath: monitorPath(),
+    cid: record.id,
+    name: record.name,
+    runtime: record.runtime.path,
+    runtimeRoot: runtimeStateDir(store),
+    runtimeArgs,
+    bundle: paths.bundle,
+    socketDir: paths.socketDir,
+    exitFile: paths.exitFile,
+    pidFile: paths.pidFile,
+    logPath: paths.log,
+    logDriver: record.logDriver,
+    logMaxSize: record.logMaxSize > 0 ? record.logMaxSize : undefined,
+    terminal: record.tty,
+    stdin: record.stdin,
+    mountOverlay: record.rootfsKind === 'overlay' ? overlayOptions(engine, record) : undefined,
+    mountTarget: record.rootfsKind === 'overlay' ? paths.merged : undefined,
+    rmDirs: options.removeOnExit || (record.autoRemove && !options.attach) ? [paths.dir, paths.socketDir] : [],
+    exitCommand: detachedCleanup ? cleanupCommand(engine, record.id) : undefined,
+    slirp4netns: slirp,
+  })
+  debug(`container process ${handle.pid}, monitor ${handle.monitorPid}`)
+  let attached: Promise<{exitCode: number | undefined}> | undefined
+  try {
+    if (options.attach) attached = attach(paths.attach, options.attach)
+    const running: ContainerState = {
+      ...readState(store, record.id),
+      status: 'running',
+      pid: handle.pid,
+      pidStart: processStartTime(handle.pid),
+      monitorPid: handle.monitorPid,
+      monitorStart: processStartTime(handle.monitorPid),
+      startedAt: new Date().toISOString(),
+      stoppedByUser: false,
+      exitCode: undefined,
+      finishedAt: undefined,
+      error: undefined,
+    }
+    await writeState(store, record.id, running)
+    await handle.start()
+  } catch (err) {
+    await handle.abort().catch(() => {})
+    await writeState(store, record.id, {...readState(store, record.id), status: 'exited', exitCode: 125, error: (err as Error).message})
+    throw err
+  }
+  return {handle, attached}
+}
+
+function findSlirp(): string | undefined {
+  for (const p of ['/usr/bin/slirp4netns', '/usr/local/bin/slirp4netns']) if (existsSync(p)) return p
+  return undefined
+}
+
+/**
+ * Wait until the container has exited and its monitor has cleaned up, or
+ * until the timeout; returns the current state. Watching the attach socket
+ * would be exact, but polling the exit file also works when the monitor is
+ * gone, so both are used.
+ */
+export async function waitForExit(engine: Engine, id: string, timeoutMs = Infinity): Promise<ContainerState> {
+  const deadline = Date.now() + timeoutMs
+  let delay = 5
+  for (;;) {
+    const state = currentState(engine.store, id)
+    const monitorAlive = state.monitorPid !== undefined && processStartTime(state.monitorPid) === state.monitorStart && state.monitorStart !== undefined
+    if (!isActive(state) && !monitorAlive) return state
+    if (Date.now() >= deadline) return state
+    await sleep(Math.min(delay, Math.max(1, deadline - Date.now())))
+    delay = Math.min(delay * 2, 50)
+  }
+}
+
+/** Deliver a signal to the container's init process through its monitor (or the runtime when the monitor is gone). */
+export async function signalContainer(engine: Engine, record: ContainerRecord, signal: number): Promise<void> {
+  const paths = containerPaths(engine.store, record.id)
+  try {
+    await sendSignal(paths.attach, signal)
+    return
+  } catch (err) {
+    debug(`signal through the monitor failed (${(err as Error).message}); using the runtime`)
+  }
+  const result = await runInNamespace(engine.store.runRoot, [record.runtime.path, '--root', runtimeStateDir(engine.store), 'kill', record.id, String(signal)])
+  if (result.code !== 0) throw new RuntimeError(`sending signal ${signal} to ${record.name}: ${result.stderr.trim().split('\n').pop()}`)
+}
+
+export async function stopContainer(engine: Engine, id: string, timeoutSeconds?: number): Promise<ContainerState> {
+  const record = readRecord(engine.store, id)
+  let state = currentState(engine.store, id)
+  if (!isActive(state)) return state
+  await writeState(engine.store, id, {...readState(engine.store, id), status: 'stopping', stoppedByUser: true})
+  const timeout = (timeoutSeconds ?? record.stopTimeout) * 1000
+  if (timeout > 0) {
+    await signalContainer(engine, record, record.stopSignal)
+    state = await waitForExit(engine, id, timeout)
+    if (!isActive(state)) return state
+    process.stderr.write(`WARN[0000] StopSignal ${record.stopSignal === 15 ? 'SIGTERM' : record.stopSignal} failed to stop container ${record.name} in ${timeout / 1000} seconds, resorting to SIGKILL\n`)
+  }
+  await signalContainer(engine, record, 9).catch(() => {})
+  return waitForExit(engine, id)
+}
+
+/** Remove a container: it must not be running unless `force`, which kills it first. */
+export async function removeContainer(engine: Engine, id: string, options: {force?: boolean; timeoutSeconds?: number} = {}): Promise<void> {
+  const {store} = engine
+  let record: ContainerRecord | undefined
+  try {
+    record = readRecord(store, id)
+  } catch {
+    record = undefined
+  }
+  const state = currentState(store, id)
+  if (record && isActive(state)) {
+    if (!options.force) {
+      throw new TspodError(`cannot remove container ${id} as it is ${state.status} - running or paused containers cannot be removed without force: container state improper`, {hint: `Stop it first (tspod stop ${record.name}) or use rm -f`})
+    }
+    await stopContainer(engine, id, options.timeoutSeconds ?? 0)
+  }
+  await dropFromIndex(store, id)
+  await removeContainerFiles(engine, id, record)
+}
+
+/**
+ * Delete a container's files. They include files owned by subordinate ids
+ * (the upper layer), so deletion runs inside the namespace; a mount or
+ * runtime state left by a monitor that was killed is cleaned up first.
+ */
+export async function removeContainerFiles(engine: Engine, id: string, record?: ContainerRecord): Promise<void> {
+  const {store} = engine
+  const paths = containerPaths(store, id)
+  if (!existsSync(paths.dir) && !existsSync(paths.socketDir)) return
+  const script = [
+    'umount -l "$1" 2>/dev/null',
+    '[ -n "$4" ] && "$4" --root "$5" delete --force "$6" >/dev/null 2>&1',
+    'rm -rf "$2" "$3"',
+  ].join('; ')
+  const result = await runInNamespace(store.runRoot, ['sh', '-c', script, 'sh', paths.merged, paths.dir, paths.socketDir, record?.runtime.path ?? '', runtimeStateDir(store), id])
+  if (result.code !== 0 && existsSync(paths.dir)) {
+    throw new TspodError(`removing the files of container ${id}: ${result.stderr.trim()}`, {hint: `Try: tspod unshare rm -rf ${paths.dir}`})
+  }
+}
+
+/**
+ * Files of containers whose index entry is gone (a create or rm killed
+ * midway). Creates prepare their directory while holding the store lock, so
+ * under the lock a directory without an entry is certainly an orphan.
+ */
+export async function sweepOrphanContainers(engine: Engine): Promise<void> {
+  if (orphanContainerDirs(engine.store).length === 0) return
+  await engine.store.withWriteLock(async () => {
+    for (const dir of orphanContainerDirs(engine.store)) await removeContainerFiles(engine, basename(dir))
+  })
+}
