@@ -253,9 +253,6 @@ export function latestContainer(store: Store): ContainerIndexEntry {
 
 export interface AddContainerOptions {
   name?: string
-  replace?: boolean
-  /** Called under the lock when `replace` finds the name taken, to remove the old container. */
-  removeExisting?: (entry: ContainerIndexEntry) => Promise<void>
 }
 
 /**
@@ -273,18 +270,14 @@ export async function addContainer(
     throw new InvalidArgumentError(`container name "${options.name}" is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`)
   }
   return store.withWriteLock(async () => {
-    let entries = readContainerIndex(store)
+    const entries = readContainerIndex(store)
     const taken = (n: string) => entries.some(e => e.names.includes(n))
     if (options.name !== undefined && taken(options.name)) {
       const existing = entries.find(e => e.names.includes(options.name!))!
-      if (!options.replace || !options.removeExisting) {
-        throw new NameInUseError(
-          `creating container storage: the container name "${options.name}" is already in use by ${existing.id}. You have to remove that container to be able to reuse that name: that name is already in use`,
-          {hint: `Remove it (tspod rm -f ${options.name}) or use --replace`},
-        )
-      }
-      await options.removeExisting(existing)
-      entries = readContainerIndex(store)
+      throw new NameInUseError(
+        `creating container storage: the container name "${options.name}" is already in use by ${existing.id}. You have to remove that container to be able to reuse that name: that name is already in use`,
+        {hint: `Remove it (tspod rm -f ${options.name}) or use --replace`},
+      )
     }
     let id = generateId()
     while (entries.some(e => e.id === id)) id = generateId()

@@ -18,6 +18,7 @@ import {writeFileAtomic} from '../util/atomic.js'
 import {
   addContainer,
   containerPaths,
+  findContainer,
   writeNewContainer,
   type ContainerRecord,
   type RestartPolicy,
@@ -141,13 +142,14 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
   const cmd = options.spec.command ?? (options.spec.entrypoint !== undefined ? [] : containerConfig.Cmd ?? [])
   const imageName = image.names.find(n => n.endsWith(options.image) || n.includes(`/${options.image}`)) ?? image.names[0] ?? image.id
 
+  if (options.replace && options.name && options.removeExisting) {
+    // Before taking the store lock: removal takes it itself.
+    const existing = findContainer(store, options.name)
+    if (existing && existing.names.includes(options.name)) await options.removeExisting(existing.id)
+  }
   const record = await addContainer(
     store,
-    {
-      name: options.name,
-      replace: options.replace,
-      removeExisting: options.removeExisting ? async entry => options.removeExisting!(entry.id) : undefined,
-    },
+    {name: options.name},
     async (id, name) => {
       const paths = containerPaths(store, id)
       const rootfsKind = store.driver === 'vfs' ? 'copy' : 'overlay'

@@ -1,0 +1,193 @@
+// Containers end to end, rootless through the real monitor and runtime:
+// run, create/start, stop/kill, rm, ps, logs, wait, inspect, rename, volumes.
+import t from 'tap'
+import {expectExit, fixture, makeStore, runAsUser, tspod, type Store} from './harness.js'
+
+async function withImage(t: Parameters<typeof makeStore>[0]): Promise<Store> {
+  const store = makeStore(t)
+  expectExit(t, await tspod(t, store, ['import', '--change', 'CMD ["/bin/sh"]', fixture('busybox-rootfs.tar'), 'busybox']), 0)
+  t.teardown(async () => {
+    await tspod(t, store, ['rm', '-af', '-t', '0'])
+  })
+  return store
+}
+
+t.test('run: output, exit codes, --rm', async t => {
+  const store = await withImage(t)
+  const hello = await tspod(t, store, ['run', '--rm', 'busybox', 'echo', 'hello'])
+  expectExit(t, hello, 0)
+  t.equal(hello.stdout, 'hello')
+  const split = await tspod(t, store, ['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3'])
+  expectExit(t, split, 3)
+  t.equal(split.stdout, 'out')
+  t.equal(split.stderr, 'err')
+  expectExit(t, await tspod(t, store, ['run', '--rm', 'busybox', 'nosuchcommand']), 127, /executable file `nosuchcommand` not found/)
+  expectExit(t, await tspod(t, store, ['run', '--rm', 'busybox', '/etc/passwd']), 126, /[Pp]ermission denied/)
+  expectExit(t, await tspod(t, store, ['run', '--rm', 'nosuchimage']), 125, /^Error: nosuchimage: image not known/m)
+  expectExit(t, await tspod(t, store, ['run', '--rm', '--bogus', 'busybox']), 125, /^Error: unknown flag: --bogus/m)
+  const ps = await tspod(t, store, ['ps', '-a', '-q'])
+  t.equal(ps.stdout, '', '--rm containers are gone')
+  const input = await tspod(t, store, ['run', '--rm', '-i', 'busybox', 'cat'], {input: 'piped input\n'})
+  expectExit(t, input, 0)
+  t.equal(input.stdout, 'piped input', '-i passes stdin')
+})
+
+t.test('the container sees Podman defaults', async t => {
+  const store = await withImage(t)
+  const r = await tspod(t, store, ['run', '--rm', '--hostname', 'box', '-e', 'A=1', '-w', '/tmp', 'busybox', 'sh', '-c',
+    'id -u; hostname; echo $A $container; pwd; grep -E "^(CapEff|Seccomp):" /proc/self/status; cat /etc/hostname; ls /dev/shm >/dev/null && echo shm'])
+  expectExit(t, r, 0)
+  const lines = r.stdout.split('\n')
+  t.same(lines.slice(0, 4), ['0', 'box', '1 tspod', '/tmp'])
+  t.match(lines[4], /^CapEff:\s+00000000800405fb$/, "Podman's default capabilities")
+  t.match(lines[5], /^Seccomp:\s+2$/, 'the default seccomp filter')
+  t.equal(lines[6], 'box')
+  const user = await tspod(t, store, ['run', '--rm', '-u', 'tester', 'busybox', 'id'])
+  expectExit(t, user, 0)
+  t.match(user.stdout, /^uid=1000\(tester\) gid=1000/, '-u resolves names in the image')
+  const ro = await tspod(t, store, ['run', '--rm', '--read-only', 'busybox', 'touch', '/x'])
+  t.not(ro.code, 0, '--read-only')
+  const caps = await tspod(t, store, ['run', '--rm', '--cap-drop', 'ALL', 'busybox', 'grep', 'CapEff', '/proc/self/status'])
+  t.match(caps.stdout, /CapEff:\s+0000000000000000/, '--cap-drop ALL')
+  const init = await tspod(t, store, ['run', '--rm', '--init', 'busybox', 'cat', '/proc/1/cmdline'])
+  expectExit(t, init, 0)
+  t.match(init.stdout, /podman-init/, '--init runs catatonit as PID 1')
+  const tmpfs = await tspod(t, store, ['run', '--rm', '--tmpfs', '/scratch', 'busybox', 'sh', '-c', 'grep " /scratch " /proc/mounts'])
+  t.match(tmpfs.stdout, /tmpfs \/scratch tmpfs/)
+  const none = await tspod(t, store, ['run', '--rm', '--network', 'none', 'busybox', 'cat', '/proc/net/dev'])
+  t.notMatch(none.stdout, /eth0|tap0/, '--network none has only lo')
+})
+
+t.test('unenforceable limits are never silent', async t => {
+  const store = await withImage(t)
+  const r = await tspod(t, store, ['run', '--rm', '--memory', '64m', 'busybox', 'true'])
+  expectExit(t, r, 0)
+  t.match(r.stderr, /--memory cannot be enforced/, 'a warning names the limit')
+  const id = (await tspod(t, store, ['create', '--pids-limit', '10', 'busybox', 'true'])).stdout.split('\n').pop()!
+  const inspect = JSON.parse((await tspod(t, store, ['inspect', id])).stdout)[0]
+  t.same(inspect.HostConfig.UnenforcedLimits, ['pids-limit'], 'inspect shows the limit as not enforced')
+  const {writeFileSync, mkdirSync, chownSync} = await import('node:fs')
+  mkdirSync(`${store.configHome}/containers`, {recursive: true})
+  writeFileSync(`${store.configHome}/containers/containers.conf`, '[tspod]\nunenforced_limits = "error"\n')
+  const st = (await import('node:fs')).statSync(store.configHome)
+  chownSync(`${store.configHome}/containers`, st.uid, st.gid)
+  chownSync(`${store.configHome}/containers/containers.conf`, st.uid, st.gid)
+  expectExit(t, await tspod(t, store, ['run', '--rm', '--memory', '64m', 'busybox', 'true']), 125, /resource limits --memory cannot be enforced/)
+})
+
+t.test('detached lifecycle: ps, logs, stop, start, wait, rm', async t => {
+  const store = await withImage(t)
+  const run = await tspod(t, store, ['run', '-d', '--name', 'web', 'busybox', 'sh', '-c', 'echo started; trap "echo bye; exit 0" TERM; while :; do sleep 0.1; done'])
+  expectExit(t, run, 0)
+  t.match(run.stdout, /^[a-f0-9]{64}$/)
+  const ps = await tspod(t, store, ['ps'])
+  t.match(ps.stdout, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n[a-f0-9]{12}\s+localhost\/busybox:latest\s+sh -c echo starte...\s+.+\s+Up .+\s+web$/)
+  const json = JSON.parse((await tspod(t, store, ['ps', '--format', 'json'])).stdout)
+  t.equal(json[0].Names[0], 'web')
+  t.equal(json[0].State, 'running')
+  await new Promise(r => setTimeout(r, 300))
+  const logs = await tspod(t, store, ['logs', 'web'])
+  t.equal(logs.stdout, 'started')
+  const stop = await tspod(t, store, ['stop', 'web'])
+  expectExit(t, stop, 0)
+  t.equal(stop.stdout, 'web')
+  t.match((await tspod(t, store, ['ps', '-a', '--format', '{{.Names}} {{.Status}}'])).stdout, /^web Exited \(0\) /)
+  t.equal((await tspod(t, store, ['logs', '--tail', '1', 'web'])).stdout, 'bye')
+  t.match((await tspod(t, store, ['logs', '-t', 'web'])).stdout, /^\d{4}-\d\d-\d\dT\S+ started\n\S+ bye$/)
+  expectExit(t, await tspod(t, store, ['start', 'web']), 0)
+  t.equal((await tspod(t, store, ['inspect', '--format', '{{.State.Status}}', 'web'])).stdout, 'running')
+  const kill = await tspod(t, store, ['kill', '-s', 'TERM', 'web'])
+  expectExit(t, kill, 0)
+  const wait = await tspod(t, store, ['wait', 'web'])
+  t.equal(wait.stdout, '0')
+  expectExit(t, await tspod(t, store, ['rename', 'web', 'web2']), 0)
+  expectExit(t, await tspod(t, store, ['container', 'exists', 'web2']), 0)
+  expectExit(t, await tspod(t, store, ['container', 'exists', 'web']), 1)
+  expectExit(t, await tspod(t, store, ['rm', 'web2']), 0)
+  expectExit(t, await tspod(t, store, ['rm', 'web2']), 1, /no container with name or ID "web2" found/)
+})
+
+t.test('a PID 1 that ignores SIGTERM is killed after the timeout; --init makes SIGTERM work', async t => {
+  const store = await withImage(t)
+  await tspod(t, store, ['run', '-d', '--name', 'stubborn', '--stop-timeout', '1', 'busybox', 'sleep', '1000'])
+  const started = Date.now()
+  const stop = await tspod(t, store, ['stop', 'stubborn'])
+  expectExit(t, stop, 0)
+  t.ok(Date.now() - started >= 1000, 'waited for the timeout')
+  t.match(stop.stderr, /resorting to SIGKILL/)
+  t.equal((await tspod(t, store, ['inspect', '--format', '{{.State.ExitCode}}', 'stubborn'])).stdout, '137')
+  await tspod(t, store, ['run', '-d', '--init', '--name', 'polite', 'busybox', 'sleep', '1000'])
+  const t0 = Date.now()
+  expectExit(t, await tspod(t, store, ['stop', '-t', '5', 'polite']), 0)
+  t.ok(Date.now() - t0 < 4000, 'stopped by SIGTERM, well before the timeout')
+  t.equal((await tspod(t, store, ['inspect', '--format', '{{.State.ExitCode}}', 'polite'])).stdout, '143')
+})
+
+t.test('rm refuses a running container without -f; rm -f stops it', async t => {
+  const store = await withImage(t)
+  await tspod(t, store, ['run', '-d', '--name', 'busy', 'busybox', 'sleep', '1000'])
+  expectExit(t, await tspod(t, store, ['rm', 'busy']), 2, /cannot remove container .* as it is running/)
+  expectExit(t, await tspod(t, store, ['rm', '-f', 'busy']), 0)
+  t.equal((await tspod(t, store, ['ps', '-aq'])).stdout, '')
+})
+
+t.test('names: two runs with one name, exactly one wins', async t => {
+  const store = await withImage(t)
+  const [a, b] = await Promise.all([
+    tspod(t, store, ['run', '-d', '--name', 'same', 'busybox', 'sleep', '1000']),
+    tspod(t, store, ['run', '-d', '--name', 'same', 'busybox', 'sleep', '1000']),
+  ])
+  const codes = [a.code, b.code].sort()
+  t.same(codes, [0, 125], 'one succeeds, one fails')
+  const loser = a.code === 125 ? a : b
+  t.match(loser.stderr, /the container name "same" is already in use/)
+  const replaced = await tspod(t, store, ['run', '-d', '--replace', '--name', 'same', 'busybox', 'sleep', '1000'])
+  expectExit(t, replaced, 0)
+  t.equal((await tspod(t, store, ['ps', '-q', '--no-trunc'])).stdout, replaced.stdout, '--replace removed the old one')
+})
+
+t.test('volumes: binds, named volumes created on demand, volume commands', async t => {
+  const store = await withImage(t)
+  const host = `${store.dir}/hostdir`
+  await runAsUser(['sh', '-c', `mkdir -p ${host} && echo from-host > ${host}/f`])
+  const bind = await tspod(t, store, ['run', '--rm', '-v', `${host}:/data:ro`, 'busybox', 'sh', '-c', 'cat /data/f; touch /data/g 2>/dev/null || echo read-only'])
+  t.equal(bind.stdout, 'from-host\nread-only')
+  expectExit(t, await tspod(t, store, ['run', '--rm', '-v', 'vol1:/v', 'busybox', 'sh', '-c', 'echo kept > /v/file']), 0)
+  const again = await tspod(t, store, ['run', '--rm', '--mount', 'type=volume,source=vol1,destination=/w', 'busybox', 'cat', '/w/file'])
+  t.equal(again.stdout, 'kept', 'the named volume outlives the container')
+  t.equal((await tspod(t, store, ['volume', 'ls', '--format', '{{.Name}}'])).stdout, 'vol1')
+  const inspect = JSON.parse((await tspod(t, store, ['volume', 'inspect', 'vol1'])).stdout)[0]
+  t.equal(inspect.Name, 'vol1')
+  t.equal(inspect.Driver, 'local')
+  expectExit(t, await tspod(t, store, ['volume', 'create', '--label', 'a=b', 'vol2']), 0)
+  t.equal((await tspod(t, store, ['volume', 'ls', '-q', '--filter', 'label=a=b'])).stdout, 'vol2')
+  expectExit(t, await tspod(t, store, ['volume', 'rm', 'vol1', 'vol2']), 0)
+  expectExit(t, await tspod(t, store, ['volume', 'exists', 'vol1']), 1)
+  expectExit(t, await tspod(t, store, ['volume', 'rm', 'vol1']), 1, /no volume with name "vol1" found/)
+})
+
+t.test('restart policy: on-failure retries, carried out by the monitor', async t => {
+  const store = await withImage(t)
+  await tspod(t, store, ['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo try; exit 1'])
+  let count = ''
+  for (let i = 0; i < 100; i++) {
+    count = (await tspod(t, store, ['inspect', '--format', '{{.RestartCount}} {{.State.Status}}', 'flaky'])).stdout
+    if (count === '2 exited') break
+    await new Promise(r => setTimeout(r, 100))
+  }
+  t.equal(count, '2 exited', 'restarted twice, then left exited')
+  t.equal((await tspod(t, store, ['logs', 'flaky'])).stdout, 'try\ntry\ntry')
+  expectExit(t, await tspod(t, store, ['run', '--rm', '--restart', 'always', 'busybox', 'true']), 125, /--rm option conflicts with --restart/)
+})
+
+t.test('detached --rm: the container removes itself when it exits', async t => {
+  const store = await withImage(t)
+  expectExit(t, await tspod(t, store, ['run', '-d', '--rm', '--name', 'brief', 'busybox', 'true']), 0)
+  let exists = 0
+  for (let i = 0; i < 100; i++) {
+    exists = (await tspod(t, store, ['container', 'exists', 'brief'])).code
+    if (exists === 1) break
+    await new Promise(r => setTimeout(r, 100))
+  }
+  t.equal(exists, 1)
+})
