@@ -5,6 +5,9 @@
  * the rootfs is mounted later by the monitor, inside it.
  */
 import {mkdir, writeFile} from 'node:fs/promises'
+import {userInfo} from 'node:os'
+import {readSubIds} from '../rootless/ns-helper.js'
+import {runInNamespace} from '../rootless/ns-exec.js'
 import {InvalidArgumentError, NoSuchImageError, TspodError} from '../errors/index.js'
 import type {Engine} from '../engine/engine.js'
 import {detectCgroups} from '../engine/host.js'
@@ -72,6 +75,15 @@ export function parseSize(value: string, what: string): number {
   if (!m) throw new InvalidArgumentError(`invalid ${what} "${value}": expected a size such as 512k, 10m or 1g`)
   const mult: Record<string, number> = {'': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4}
   return Math.floor(Number(m[1]) * mult[m[2].toLowerCase()])
+}
+
+/** The user's own ids and the size of the subordinate ranges tspod maps (for --userns=keep-id, nomap). */
+function rootlessIds() {
+  const uid = process.getuid?.() ?? 0
+  const gid = process.getgid?.() ?? 0
+  const name = userInfo().username
+  const count = (file: string) => readSubIds(file, {name, uid}).reduce((n, r) => n + r.count, 0)
+  return {uid, gid, subUidCount: count('/etc/subuid'), subGidCount: count('/etc/subgid')}
 }
 
 /** `--entrypoint ''` clears it; a JSON array is taken as is; anything else is one word. */
@@ -173,6 +185,7 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         options: {...options.spec, hostname},
         etcFiles: {hosts: etc.hosts, resolvConf: etc.resolvConf, hostname: etc.hostname, containerEnv: etc.containerEnv},
         volumeMounts: volumeMounts.map(v => ({source: v.source, destination: v.destination, options: v.options})),
+        host: engine.rootless && options.spec.userns && options.spec.userns !== 'host' ? {user: rootlessIds()} : undefined,
       })
       if (report.unenforced.length > 0) {
         const what = `${report.unenforced.map(f => `--${f}`).join(', ')} cannot be enforced: ${cgroups.reason}`
@@ -182,6 +195,14 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         warnings.push(`resource limits ${what}; the container runs without them (inspect shows them as not enforced)`)
       }
       warnings.push(...report.warnings)
+      if (report.overlayVolumes.length > 0) {
+        throw new InvalidArgumentError(`-v ${report.overlayVolumes[0].source}:${report.overlayVolumes[0].destination}:O: overlay volumes are not available yet`, {hint: 'Mount it without O (read-only with :ro)'})
+      }
+      for (const v of report.chownVolumes) {
+        // `U`: give the source to the container's user, inside the namespace where its ids exist.
+        const chown = await runInNamespace(store.runRoot, ['chown', '-R', `${report.user.uid}:${report.user.gid}`, v.source])
+        if (chown.code !== 0) throw new TspodError(`-v ${v.source}:${v.destination}:U: chown: ${chown.stderr.trim()}`)
+      }
       await writeFileAtomic(`${paths.bundle}/config.json`, serializeSpec(report.spec))
       const process = report.spec.process!
       const record: ContainerRecord = {

@@ -191,3 +191,19 @@ t.test('detached --rm: the container removes itself when it exits', async t => {
   }
   t.equal(exists, 1)
 })
+
+t.test('user namespaces, :U volumes and the default network', async t => {
+  const store = await withImage(t)
+  const keep = await tspod(t, store, ['run', '--rm', '--userns=keep-id', 'busybox', 'id', '-u'])
+  expectExit(t, keep, 0)
+  const {requireUser} = await import('./harness.js')
+  t.equal(keep.stdout, String(requireUser().uid), '--userns=keep-id runs as the user\'s own uid')
+  const dir = `${store.dir}/uvol`
+  await runAsUser(['mkdir', dir])
+  const u = await tspod(t, store, ['run', '--rm', '-u', 'tester', '-v', `${dir}:/data:U`, 'busybox', 'sh', '-c', 'touch /data/x && stat -c %u /data/x'])
+  expectExit(t, u, 0)
+  t.equal(u.stdout, '1000', ':U gives the volume to the container user')
+  const net = await tspod(t, store, ['run', '--rm', 'busybox', 'sh', '-c', 'ip -o -4 addr show tap0 | grep -o "inet [0-9.]*"; wget -q -T 20 -O- http://deb.debian.org/debian/dists/bookworm/Release | head -1'])
+  expectExit(t, net, 0)
+  t.equal(net.stdout, 'inet 10.0.2.100\nOrigin: Debian', 'the default rootless network (slirp4netns) has egress')
+})
