@@ -67,8 +67,10 @@ export interface SessionOptions {
 
 export interface Session {
   attach: AttachOptions
-  /** Undo raw mode and listeners. */
+  /** Undo raw mode and listeners, and drop the connection to the monitor. */
   close(): void
+  /** Resolves with the container's exit code as soon as the monitor reports it (before its cleanup). */
+  exited: Promise<number>
   /** True when the user detached with the detach keys. */
   detached(): boolean
 }
@@ -111,8 +113,12 @@ export function openSession(options: SessionOptions): Session {
       cleanups.push(() => process.off(sig, handler))
     }
   }
+  let onExit: (code: number) => void = () => {}
+  const exited = new Promise<number>(resolve => (onExit = resolve))
   return {
+    exited,
     attach: {
+      onExit: code => onExit(code),
       stdin: stdin as never,
       stdout: process.stdout,
       stderr: options.tty ? process.stdout : process.stderr,
@@ -124,6 +130,7 @@ export function openSession(options: SessionOptions): Session {
     },
     close: () => {
       for (const c of cleanups) c()
+      connection?.destroy()
     },
     detached: () => didDetach,
   }

@@ -202,9 +202,9 @@ export class Store {
    * What containers use: image IDs and layer IDs that removal must keep. The
    * container store writes containers.json; before any container exists it is absent.
    */
-  readContainerRefs(): Array<{id: string; names: string[]; image: string}> {
+  readContainerRefs(): Array<{id: string; names: string[]; image: string; created: string}> {
     try {
-      const index = JSON.parse(readFileSync(join(this.graphRoot, 'containers.json'), 'utf8')) as {containers: Array<{id: string; names: string[]; image: string}>}
+      const index = JSON.parse(readFileSync(join(this.graphRoot, 'containers.json'), 'utf8')) as {containers: Array<{id: string; names: string[]; image: string; created: string}>}
       return index.containers
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return []

@@ -41,7 +41,11 @@ export default async function containerRun(ctx: CommandContext): Promise<number>
       if (record.autoRemove) await removeContainer(engine, record.id, {force: true}).catch(() => {})
       throw err
     }
-    const {exitCode} = await started.attached!
+    // The exit code arrives before the monitor's cleanup (runtime delete,
+    // unmount, --rm's removal); tspod need not wait for that cleanup: the
+    // container is already out of the index for --rm, and the monitor
+    // finishes on its own.
+    const {exitCode} = await Promise.race([session.exited.then(code => ({exitCode: code as number | undefined})), started.attached!])
     debug(`container exited with ${exitCode}`)
     if (session.detached()) return 0
     if (record.autoRemove) await dropFromIndex(engine.store, record.id)
