@@ -150,3 +150,41 @@ t.test('system reset removes everything', async t => {
   expectExit(t, await tspod(t, store, ['system', 'reset', '-f']), 0)
   t.equal((await tspod(t, store, ['images', '-q'])).stdout, '')
 })
+
+t.test('import from a URL', async t => {
+  const store = makeStore(t)
+  const {createServer} = await import('node:http')
+  const {readFileSync} = await import('node:fs')
+  const body = readFileSync(busybox())
+  const server = createServer((req, res) => {
+    if (req.url === '/rootfs.tar') {
+      res.writeHead(200, {'content-length': body.length})
+      res.end(body)
+    } else {
+      res.writeHead(404)
+      res.end()
+    }
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
+  const port = (server.address() as {port: number}).port
+  const ok = await tspod(t, store, ['import', `http://127.0.0.1:${port}/rootfs.tar`, 'fromurl'])
+  expectExit(t, ok, 0)
+  t.match(ok.stdout, /^sha256:[a-f0-9]{64}$/)
+  expectExit(t, await tspod(t, store, ['import', `http://127.0.0.1:${port}/missing.tar`, 'nope']), 125, /HTTP 404/)
+})
+
+t.test('help on every command', async t => {
+  const help = await tspod(t, null, ['--help'])
+  expectExit(t, help, 0)
+  t.match(help.stdout, /USAGE/)
+  const cmd = await tspod(t, null, ['help', 'images'])
+  expectExit(t, cmd, 0)
+  t.match(cmd.stdout, /List images in local storage/)
+  const flag = await tspod(t, null, ['image', 'ls', '--help'])
+  t.match(flag.stdout, /--no-trunc/)
+  const version = await tspod(t, null, ['version', '--format', 'json'])
+  expectExit(t, version, 0)
+  t.match(JSON.parse(version.stdout).Client.Version, /^\d+\.\d+\.\d+/)
+  t.match((await tspod(t, null, ['--version'])).stdout, /^tspod version \d+\.\d+\.\d+$/)
+})
