@@ -37,7 +37,7 @@ export async function cleanupContainer(engine: Engine, id: string, options: {rm?
   if (!restart) return
   debug(`restarting ${record.name} (policy ${policy.name}, restart ${state.restartCount + 1})`)
   await writeState(engine.store, id, {...state, restartCount: state.restartCount + 1})
-  await startContainer(engine, record)
+  await startContainer(engine, record, {fromCleanup: true})
 }
 
 export async function pruneContainers(engine: Engine, filters: string[]): Promise<string[]> {

@@ -19,7 +19,7 @@ import {join} from 'node:path'
 import {InvalidArgumentError, NameInUseError, NoSuchContainerError, StorageError, isErrno} from '../errors/index.js'
 import type {Store} from '../storage/store.js'
 import {writeFileAtomic, writeJsonAtomic} from '../util/atomic.js'
-import {processStartTime} from '../util/lock.js'
+import {isLiveProcess} from '../util/lock.js'
 import {generateId, generateName, isValidName} from './names.js'
 
 export interface RestartPolicy {
@@ -200,9 +200,7 @@ export function readExit(path: string): ExitInfo | undefined {
 }
 
 export function isSameProcess(pid: number | undefined, start: string | undefined): boolean {
-  if (!pid) return false
-  const actual = processStartTime(pid)
-  return actual !== undefined && (start === undefined || actual === start)
+  return isLiveProcess(pid, start)
 }
 
 /**

@@ -13,9 +13,9 @@ import {RuntimeError, TspodError} from '../errors/index.js'
 import type {Engine} from '../engine/engine.js'
 import {detectCgroups} from '../engine/host.js'
 import {namespacePrefix, runInNamespace} from '../rootless/ns-exec.js'
-import {attach, sendSignal, startMonitor, type AttachOptions, type MonitorHandle} from '../runtime/monitor-client.js'
+import {attach, removeAndSignal, sendSignal, startMonitor, type AttachOptions, type MonitorHandle} from '../runtime/monitor-client.js'
 import {debug} from '../util/log.js'
-import {processStartTime} from '../util/lock.js'
+import {isLiveProcess, processStartTime} from '../util/lock.js'
 import {
   containerPaths,
   currentState,
@@ -70,6 +70,8 @@ export interface StartOptions {
   attach?: AttachOptions
   /** The monitor removes the container's files when it exits (run --rm in the foreground). */
   removeOnExit?: boolean
+  /** Called from the previous monitor's exit command: that monitor is done and waits for us. */
+  fromCleanup?: boolean
 }
 
 export interface StartedContainer {
@@ -80,6 +82,9 @@ export interface StartedContainer {
 
 export async function startContainer(engine: Engine, record: ContainerRecord, options: StartOptions = {}): Promise<StartedContainer> {
   const {store} = engine
+  // A stop that just returned may leave the monitor finishing its cleanup
+  // (runtime delete of this same ID): starting again must wait for it.
+  if (!options.fromCleanup && monitorRunning(engine, record.id)) await waitForExit(engine, record.id, {monitor: true, timeoutMs: 10_000})
   const state = currentState(store, record.id)
   if (isActive(state)) throw new TspodError(`container ${record.name} is already running`)
   const paths = containerPaths(store, record.id)
@@ -113,6 +118,7 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
     mountOverlay: record.rootfsKind === 'overlay' ? overlayOptions(engine, record) : undefined,
     mountTarget: record.rootfsKind === 'overlay' ? paths.merged : undefined,
     rmDirs: options.removeOnExit || (record.autoRemove && !options.attach) ? [paths.dir, paths.socketDir] : [],
+    removableDirs: [paths.dir, paths.socketDir],
     exitCommand: detachedCleanup ? cleanupCommand(engine, record.id) : undefined,
     slirp4netns: slirp,
   })
@@ -149,22 +155,28 @@ function findSlirp(): string | undefined {
 }
 
 /**
- * Wait until the container has exited and its monitor has cleaned up, or
- * until the timeout; returns the current state. Watching the attach socket
- * would be exact, but polling the exit file also works when the monitor is
- * gone, so both are used.
+ * Wait until the container has exited (its exit file is written) or the
+ * timeout passes; with `monitor`, also until its monitor has finished its
+ * cleanup (runtime delete, unmount), which starting it again needs. Polling
+ * the exit file also works when the monitor is gone.
  */
-export async function waitForExit(engine: Engine, id: string, timeoutMs = Infinity): Promise<ContainerState> {
-  const deadline = Date.now() + timeoutMs
-  let delay = 5
+export async function waitForExit(engine: Engine, id: string, options: {timeoutMs?: number; monitor?: boolean} = {}): Promise<ContainerState> {
+  const deadline = Date.now() + (options.timeoutMs ?? Infinity)
+  let delay = 2
   for (;;) {
     const state = currentState(engine.store, id)
-    const monitorAlive = state.monitorPid !== undefined && processStartTime(state.monitorPid) === state.monitorStart && state.monitorStart !== undefined
+    const monitorAlive = options.monitor === true && state.monitorStart !== undefined && isLiveProcess(state.monitorPid, state.monitorStart)
     if (!isActive(state) && !monitorAlive) return state
     if (Date.now() >= deadline) return state
     await sleep(Math.min(delay, Math.max(1, deadline - Date.now())))
-    delay = Math.min(delay * 2, 50)
+    delay = Math.min(delay * 2, 25)
   }
+}
+
+/** Whether the container's monitor is still running (it may be cleaning up after the exit). */
+export function monitorRunning(engine: Engine, id: string): boolean {
+  const state = readState(engine.store, id)
+  return state.monitorStart !== undefined && isLiveProcess(state.monitorPid, state.monitorStart)
 }
 
 /** Deliver a signal to the container's init process through its monitor (or the runtime when the monitor is gone). */
@@ -180,7 +192,7 @@ export async function signalContainer(engine: Engine, record: ContainerRecord, s
   if (result.code !== 0) throw new RuntimeError(`sending signal ${signal} to ${record.name}: ${result.stderr.trim().split('\n').pop()}`)
 }
 
-export async function stopContainer(engine: Engine, id: string, timeoutSeconds?: number): Promise<ContainerState> {
+export async function stopContainer(engine: Engine, id: string, timeoutSeconds?: number, options: {waitForMonitor?: boolean} = {}): Promise<ContainerState> {
   const record = readRecord(engine.store, id)
   let state = currentState(engine.store, id)
   if (!isActive(state)) return state
@@ -188,12 +200,15 @@ export async function stopContainer(engine: Engine, id: string, timeoutSeconds?:
   const timeout = (timeoutSeconds ?? record.stopTimeout) * 1000
   if (timeout > 0) {
     await signalContainer(engine, record, record.stopSignal)
-    state = await waitForExit(engine, id, timeout)
+    state = await waitForExit(engine, id, {timeoutMs: timeout, monitor: options.waitForMonitor})
     if (!isActive(state)) return state
     process.stderr.write(`WARN[0000] StopSignal ${record.stopSignal === 15 ? 'SIGTERM' : record.stopSignal} failed to stop container ${record.name} in ${timeout / 1000} seconds, resorting to SIGKILL\n`)
   }
   await signalContainer(engine, record, 9).catch(() => {})
-  return waitForExit(engine, id)
+  debug(`SIGKILL sent to ${record.name}; waiting for its monitor`)
+  const final = await waitForExit(engine, id, {monitor: options.waitForMonitor})
+  debug(`${record.name} stopped`)
+  return final
 }
 
 /** Remove a container: it must not be running unless `force`, which kills it first. */
@@ -210,10 +225,25 @@ export async function removeContainer(engine: Engine, id: string, options: {forc
     if (!options.force) {
       throw new TspodError(`cannot remove container ${id} as it is ${state.status} - running or paused containers cannot be removed without force: container state improper`, {hint: `Stop it first (tspod stop ${record.name}) or use rm -f`})
     }
+    if (!options.timeoutSeconds && monitorRunning(engine, id)) {
+      // The monitor kills the container and removes its files after its own
+      // cleanup: once the container is dead, it is gone from tspod's view.
+      try {
+        await writeState(store, id, {...readState(store, id), status: 'stopping', stoppedByUser: true})
+        await removeAndSignal(containerPaths(store, id).attach, 9)
+        await waitForExit(engine, id)
+        await dropFromIndex(store, id)
+        return
+      } catch (err) {
+        debug(`removal through the monitor failed (${(err as Error).message}); removing directly`)
+      }
+    }
     await stopContainer(engine, id, options.timeoutSeconds ?? 0)
   }
   await dropFromIndex(store, id)
+  debug(`removing the files of ${id.slice(0, 12)}`)
   await removeContainerFiles(engine, id, record)
+  debug(`files of ${id.slice(0, 12)} removed`)
 }
 
 /**
@@ -230,7 +260,9 @@ export async function removeContainerFiles(engine: Engine, id: string, record?: 
     '[ -n "$4" ] && "$4" --root "$5" delete --force "$6" >/dev/null 2>&1',
     'rm -rf "$2" "$3"',
   ].join('; ')
-  const result = await runInNamespace(store.runRoot, ['sh', '-c', script, 'sh', paths.merged, paths.dir, paths.socketDir, record?.runtime.path ?? '', runtimeStateDir(store), id])
+  // A monitor still finishing its cleanup runs `runtime delete` itself.
+  const runtime = record && !monitorRunning(engine, id) ? record.runtime.path : ''
+  const result = await runInNamespace(store.runRoot, ['sh', '-c', script, 'sh', paths.merged, paths.dir, paths.socketDir, runtime, runtimeStateDir(store), id])
   if (result.code !== 0 && existsSync(paths.dir)) {
     throw new TspodError(`removing the files of container ${id}: ${result.stderr.trim()}`, {hint: `Try: tspod unshare rm -rf ${paths.dir}`})
   }

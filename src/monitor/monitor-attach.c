@@ -223,6 +223,9 @@ static void dispatch_control(struct client *c, const struct attach_hooks *hooks)
   case FRAME_FLOW_CONTROL:
     c->flow = true;
     break;
+  case FRAME_REMOVE:
+    hooks->remove();
+    break;
   }
 }
 
@@ -241,7 +244,7 @@ static bool consume(struct client *c, const char *data, size_t len, const struct
       c->type = c->header[0];
       c->remaining = (uint32_t)c->header[1] << 24 | (uint32_t)c->header[2] << 16 | (uint32_t)c->header[3] << 8 | c->header[4];
       c->control_len = 0;
-      bool control = c->type >= FRAME_STDIN_EOF && c->type <= FRAME_FLOW_CONTROL;
+      bool control = c->type >= FRAME_STDIN_EOF && c->type <= FRAME_REMOVE;
       if (control && c->remaining > CONTROL_MAX)
         return false;
     }

@@ -54,8 +54,9 @@ void options_parse(int argc, char **argv, struct options *o)
   /* Repeated options can occur at most argc times: one allocation each, never grown. */
   o->runtime_args = calloc((size_t)argc, sizeof *o->runtime_args);
   o->rm_dirs = calloc((size_t)argc, sizeof *o->rm_dirs);
+  o->removable_dirs = calloc((size_t)argc, sizeof *o->removable_dirs);
   o->exit_command_args = calloc((size_t)argc, sizeof *o->exit_command_args);
-  if (o->runtime_args == NULL || o->rm_dirs == NULL || o->exit_command_args == NULL)
+  if (o->runtime_args == NULL || o->rm_dirs == NULL || o->removable_dirs == NULL || o->exit_command_args == NULL)
     die_usage("calloc: out of memory");
 
   for (int i = 1; i < argc; i++) {
@@ -105,6 +106,11 @@ void options_parse(int argc, char **argv, struct options *o)
       if (strspn(dir, "/") == strlen(dir))
         die_usage("--rm-dir %s: refusing to remove the root directory", dir);
       o->rm_dirs[o->n_rm_dirs++] = dir;
+    } else if (strcmp(arg, "--removable-dir") == 0) {
+      const char *dir = absolute_path(argc, argv, &i);
+      if (strspn(dir, "/") == strlen(dir))
+        die_usage("--removable-dir %s: refusing to remove the root directory", dir);
+      o->removable_dirs[o->n_removable_dirs++] = dir;
     } else if (strcmp(arg, "--exit-command") == 0) {
       o->exit_command = value_of(argc, argv, &i);
     } else if (strcmp(arg, "--exit-command-arg") == 0) {

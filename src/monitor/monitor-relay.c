@@ -137,11 +137,18 @@ static void on_signal(int sig)
     report_errno("run", "kill %d %d", (int)relay->container_pid, sig);
 }
 
+/* `tspod rm -f`: the container's files go once cleanup is done, so tspod need not wait for it. */
+static void on_remove(void)
+{
+  relay->remove_requested = true;
+}
+
 static const struct attach_hooks hooks = {
     .stdin_data = on_stdin_data,
     .stdin_eof = on_stdin_eof,
     .resize = on_resize,
     .signal = on_signal,
+    .remove = on_remove,
 };
 
 static void reap_children(void)

@@ -20,7 +20,7 @@
 
 /* Frame types on the attach socket, per direction. */
 enum { FRAME_STDOUT = 1, FRAME_STDERR = 2, FRAME_EXIT = 3 };
-enum { FRAME_STDIN = 0, FRAME_STDIN_EOF = 1, FRAME_RESIZE = 2, FRAME_SIGNAL = 3, FRAME_FLOW_CONTROL = 4 };
+enum { FRAME_STDIN = 0, FRAME_STDIN_EOF = 1, FRAME_RESIZE = 2, FRAME_SIGNAL = 3, FRAME_FLOW_CONTROL = 4, FRAME_REMOVE = 5 };
 #define FRAME_HEADER 5
 
 enum log_driver { LOG_K8S_FILE, LOG_NONE, LOG_PASSTHROUGH };
@@ -45,6 +45,9 @@ struct options {
   const char *mount_target;
   const char **rm_dirs;
   size_t n_rm_dirs;
+  /* Removed after cleanup only if a client asks (a remove frame: `tspod rm -f` of a running container). */
+  const char **removable_dirs;
+  size_t n_removable_dirs;
   const char *exit_command;
   const char **exit_command_args;
   size_t n_exit_command_args;
@@ -136,6 +139,7 @@ struct attach_hooks {
   void (*stdin_eof)(void);
   void (*resize)(unsigned rows, unsigned cols);
   void (*signal)(int sig);
+  void (*remove)(void);
 };
 #define ATTACH_MAX_CLIENTS 32
 int attach_listen(const char *socket_dir);
@@ -161,6 +165,7 @@ struct relay_state {
   int signal_fd;
   int exit_code;       /* set once the container has been reaped */
   int64_t finished_ns; /* when it was reaped, Unix nanoseconds */
+  bool remove_requested; /* a client asked for the removable dirs to go after cleanup */
 };
 int relay_run(struct relay_state *r);
 

@@ -302,6 +302,8 @@ static void start_container(void)
   close(capture[0]);
 }
 
+static bool remove_requested;
+
 static void clean_up(void)
 {
   runtime_delete(&opts);
@@ -312,6 +314,8 @@ static void clean_up(void)
   attach_remove_socket(opts.socket_dir);
   for (size_t i = 0; i < opts.n_rm_dirs; i++)
     remove_tree(opts.rm_dirs[i]);
+  for (size_t i = 0; remove_requested && i < opts.n_removable_dirs; i++)
+    remove_tree(opts.removable_dirs[i]);
 }
 
 int main(int argc, char **argv)
@@ -362,6 +366,7 @@ int main(int argc, char **argv)
   };
   int exit_code = relay_run(&relay);
   slirp_pid = relay.slirp_pid;
+  remove_requested = relay.remove_requested;
   log_close();
   exit_file_write(opts.exit_file, exit_code, relay.finished_ns);
   char code_text[16];

@@ -69,6 +69,8 @@ export interface MonitorStartOptions {
   mountTarget?: string
   /** --rm-dir, each: removed after exit and cleanup (container --rm). */
   rmDirs?: string[]
+  /** --removable-dir, each: removed after cleanup only when a client sends a remove frame (requestRemoval). */
+  removableDirs?: string[]
   /** --exit-command PATH --exit-command-arg ARG...: run after cleanup (e.g. `tspod container cleanup ID`). */
   exitCommand?: string[]
   /** --start-fd: wait for handle.start() before `runtime start`; default true. */
@@ -179,6 +181,7 @@ export function monitorArgs(opts: MonitorStartOptions): string[] {
   add('--mount-overlay', opts.mountOverlay)
   add('--mount-target', opts.mountTarget)
   for (const dir of opts.rmDirs ?? []) add('--rm-dir', dir)
+  for (const dir of opts.removableDirs ?? []) add('--removable-dir', dir)
   if (opts.exitCommand && opts.exitCommand.length > 0) {
     const [path, ...rest] = opts.exitCommand
     add('--exit-command', path)
@@ -374,6 +377,7 @@ export const FrameType = {
   resize: 2,
   signal: 3,
   flowControl: 4,
+  remove: 5,
 } as const
 
 const HEADER = 5
@@ -539,6 +543,15 @@ function sendControl(target: string | Socket, frame: Buffer, what: string): Prom
 /** Sends signal (a number) to the container's first process through its monitor. */
 export function sendSignal(socketPath: string, signal: number): Promise<void> {
   return sendControl(socketPath, encodeFrame(FrameType.signal, String(signal)), `signal ${signal}`)
+}
+
+/**
+ * Asks the monitor to remove its removable dirs after its cleanup, then
+ * sends `signal`: `rm -f` of a running container returns without waiting for
+ * the runtime's delete and the unmount.
+ */
+export function removeAndSignal(socketPath: string, signal: number): Promise<void> {
+  return sendControl(socketPath, Buffer.concat([encodeFrame(FrameType.remove), encodeFrame(FrameType.signal, String(signal))]), `remove and signal ${signal}`)
 }
 
 /** Sets the terminal size of a -t container. */

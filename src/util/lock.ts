@@ -35,6 +35,24 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
+/**
+ * True when pid names a live process (not a zombie) that started at `start`
+ * (or any, when start is undefined). A zombie still has its /proc entry and
+ * start time until its parent reaps it, and PID 1 on some hosts reaps
+ * orphans late: a process that has exited must not count as alive.
+ */
+export function isLiveProcess(pid: number | undefined, start?: string): boolean {
+  if (!pid) return false
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (fields[0] === 'Z' || fields[0] === 'X') return false
+    return start === undefined || fields[19] === start
+  } catch {
+    return false
+  }
+}
+
 const selfStart = () => processStartTime(process.pid) ?? '0'
 
 function ownerIsAlive(content: string): {alive: boolean; pid: number} {

@@ -17,7 +17,7 @@ export default async function containerRestart(ctx: CommandContext): Promise<num
       continue
     }
     try {
-      await stopContainer(engine, t.id, time === undefined ? undefined : Number(time))
+      await stopContainer(engine, t.id, time === undefined ? undefined : Number(time), {waitForMonitor: true})
       await startContainer(engine, readRecord(engine.store, t.id))
       ctx.stdout.write(`${t.ref}\n`)
     } catch (err) {
