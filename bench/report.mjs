@@ -7,7 +7,8 @@
 // Usage: node bench/report.mjs RESULTS_DIR OUTPUT.md
 // RESULTS_DIR holds what run.sh wrote: meta.txt (key=value lines),
 // scenarios.tsv (one line per scenario), NAME.json (hyperfine's export) and
-// NAME.TOOL.err (why a tool was left out of a scenario).
+// NAME.TOOL.err (why a tool was left out of a scenario). The memory step adds
+// rss_TOOL lines to meta.txt rather than a scenario.
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -27,7 +28,7 @@ function readScenarios(dir) {
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [name, target, runs, tspodArgs, podmanArgs, tspodPrepare, podmanPrepare, before, bare] = line.split('\t')
+      const [name, target, runs, tspodArgs, podmanArgs, tspodPrepare, podmanPrepare, before, bare, wrap, goal] = line.split('\t')
       const file = join(dir, `${name}.json`)
       const measured = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).results : []
       const tools = {}
@@ -42,7 +43,8 @@ function readScenarios(dir) {
       tools.podman.args = podmanArgs
       tools.tspod.prepare = tspodPrepare
       tools.podman.prepare = podmanPrepare
-      return {name, target: target === '-' ? undefined : Number(target), runs, before, bare: bare === '1', tools}
+      const ratio = (value) => (value === undefined || value === '' || value === '-' ? undefined : Number(value))
+      return {name, target: ratio(target), goal: ratio(goal), runs, before, bare: bare === '1', wrap: wrap || undefined, tools}
     })
 }
 
@@ -68,6 +70,18 @@ function summarise(scenario) {
     row.met = 'no'
   }
   return row
+}
+
+// Where a scenario aims beyond its target: the goal and how far the ratio is from it.
+function goals(scenarios, summary) {
+  const lines = []
+  scenarios.forEach((s, i) => {
+    if (s.goal === undefined) return
+    const now = summary[i].ratio === '—' ? 'not measured' : `now ${summary[i].ratio.split(' ')[0]}x`
+    const target = s.target === undefined ? '' : `the target ≤ ${s.target.toFixed(1)}x is what must hold now; `
+    lines.push(`Goal for **${s.name}**: ≤ ${s.goal.toFixed(1)}x (${target}${now}).`)
+  })
+  return lines.join('\n')
 }
 
 function table(rows) {
@@ -100,7 +114,11 @@ function commands(meta, scenarios) {
   ]
   for (const s of scenarios) {
     const flags = s.bare ? ', without the store flags' : ''
-    lines.push(`- **${s.name}** (hyperfine \`-N ${s.runs}\`${flags}): \`tspod ${s.tools.tspod.args}\` vs \`podman ${s.tools.podman.args}\``)
+    const command = (tool) => {
+      const line = [tool, s.tools[tool].args].filter(Boolean).join(' ')
+      return s.wrap ? `sh -c '${s.wrap}' sh ${line}` : line
+    }
+    lines.push(`- **${s.name}** (hyperfine \`-N ${s.runs}\`${flags}): \`${command('tspod')}\` vs \`${command('podman')}\``)
     const {tspod, podman} = s.tools
     const steps = []
     if (s.before) steps.push(`\`${s.before}\``)
@@ -122,6 +140,42 @@ function failures(scenarios) {
   return lines.join('\n')
 }
 
+// The memory step's readings, when it ran: numbers are KiB, anything else says why not.
+function memory(meta) {
+  if (meta.rss_tspod === undefined && meta.rss_podman === undefined) return ''
+  const cell = (v) => (v ?? 'not measured').replace(/\|/g, '\\|')
+  const lines = [
+    `Memory: resident set (VmRSS in /proc/PID/status) of the process each tool keeps beside a running container, one container each (\`run -d --name benchmem busybox sleep 1000\`${meta.podman_runtime_flags ? ', Podman with the runtime flags named above' : ''}), read 1 s after it started:`,
+    '',
+    '| process | RSS (KiB) |',
+    '|---|---|',
+    `| tspod-monitor (tspod) | ${cell(meta.rss_tspod)} |`,
+    `| conmon (Podman) | ${cell(meta.rss_podman)} |`,
+  ]
+  if (/^\d+$/.test(meta.rss_tspod ?? '') && /^\d+$/.test(meta.rss_podman ?? '')) {
+    lines.push('', `tspod's monitor uses ${(Number(meta.rss_tspod) / Number(meta.rss_podman)).toFixed(2)}x the memory of Podman's conmon.`)
+  }
+  return lines.join('\n')
+}
+
+// Why the container scenarios run each tool with the OCI runtime they do.
+function runtimes(meta) {
+  if (meta.podman_runtime === undefined && meta.tspod_runtime === undefined) return ''
+  const parts = ['Containers: each tool runs them with the fastest OCI runtime that works for it on this machine.']
+  if (meta.podman_runtime_flags) {
+    parts.push(
+      `Podman uses ${meta.podman_runtime}, chosen with its global flags \`${meta.podman_runtime_flags}\` (part of its arguments below), because its default, ${meta.podman_default_runtime ?? 'unknown'}, fails here: \`${meta.podman_default_runtime_error}\`.`,
+    )
+  } else {
+    parts.push(`Podman uses its default, ${meta.podman_runtime}.`)
+  }
+  if (meta.tspod_runtime !== undefined) {
+    const why = meta.tspod_runtime_reason ? ` (\`tspod info\`: "${meta.tspod_runtime_reason}")` : ''
+    parts.push(`tspod uses ${meta.tspod_runtime}, its own choice${why}.`)
+  }
+  return parts.join(' ')
+}
+
 function machine(meta) {
   const rows = [
     ['date', meta.date],
@@ -139,6 +193,8 @@ function machine(meta) {
     ['storage driver, Podman', meta.podman_driver],
     ['storage driver, tspod', meta.tspod_driver],
   ]
+  if (meta.podman_runtime) rows.push(['OCI runtime, Podman', meta.podman_runtime + (meta.podman_runtime_flags ? ` (\`${meta.podman_runtime_flags}\`)` : '')])
+  if (meta.tspod_runtime) rows.push(['OCI runtime, tspod', meta.tspod_runtime])
   if (meta.big_rootfs) rows.push(['200 MB rootfs', meta.big_rootfs])
   return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v ?? 'unknown'} |`)].join('\n')
 }
@@ -150,7 +206,9 @@ function render(meta, scenarios, summary) {
     `Produced by \`${meta.command}\` (see bench/README.md). Times are hyperfine means ± standard deviation; ratio is tspod / Podman, so below 1 means tspod is faster; "met" compares the mean ratio with the target.`,
   ]
   if (meta.quick === '1') parts.push('', '**Quick run (`--quick`): too few runs to be a result.**')
-  parts.push('', table(summary), '', '## Machine', '', machine(meta))
+  parts.push('', table(summary))
+  for (const extra of [goals(scenarios, summary), runtimes(meta), memory(meta)]) if (extra) parts.push('', extra)
+  parts.push('', '## Machine', '', machine(meta))
   const failed = failures(scenarios)
   if (failed) parts.push('', '## Left out', '', 'A tool that fails the untimed trial of a scenario is not timed there:', '', failed)
   parts.push('', '## Commands', '', commands(meta, scenarios), '', '## Details', '', details(scenarios), '')
@@ -167,7 +225,8 @@ function main() {
   const scenarios = readScenarios(dir)
   const summary = scenarios.map(summarise)
   writeFileSync(out, render(meta, scenarios, summary))
-  process.stdout.write(`\n${table(summary)}\n`)
+  const rss = memory(meta)
+  process.stdout.write(`\n${table(summary)}\n${rss ? `\n${rss.split('\n').slice(2).join('\n')}\n` : ''}`)
 }
 
 main()

@@ -9,13 +9,14 @@
 #   --quick     fewer runs (a smoke test of the benchmark, not a result)
 #   --keep      leave both stores in bench/work after the run, to look into
 #   SCENARIO    run only these (default all): version images inspect import
+#               run lifecycle ps memory
 # Environment:
 #   TSPOD_USER       the user both tools run as when started as root (default tspod)
 #   TSPOD_FIXTURES   fixture cache holding busybox-rootfs.tar (default /var/cache/tspod-fixtures)
 #   STORAGE_DRIVER   storage driver for both tools (default overlay; vfs if Podman cannot use overlay)
 set -euo pipefail
 
-SCENARIOS=(version images inspect import)
+SCENARIOS=(version images inspect import run lifecycle ps memory)
 
 cd "$(dirname "$0")/.."
 repo=$(pwd -P)
@@ -32,7 +33,7 @@ for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
     --keep) keep=1 ;;
-    -h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
     -*) die "unknown option: $arg (try --help)" ;;
     *)
       [[ " ${SCENARIOS[*]} " == *" $arg "* ]] || die "unknown scenario: $arg (scenarios: ${SCENARIOS[*]})"
@@ -86,6 +87,9 @@ BIG_ROOTFS_BYTES=$((200 * 1000 * 1000))
 # The tools' command lines up to the subcommand; set by choose_driver.
 tspod_cli=()
 podman_cli=()
+# Podman's global flags for its OCI runtime, put before the subcommand in the
+# container scenarios; set by choose_podman_runtime.
+podman_runtime=()
 # Why a tool cannot run at all in this run, and why it cannot run the current scenario.
 declare -A unavailable=() blocked=()
 
@@ -109,33 +113,40 @@ explain_failure() {
 try_tool() {
   local file=$1 tool=$2
   shift 2
-  local out status=0
+  local out status=0 shown="$tool${*:+ $*}"
+  [ -z "${wrap:-}" ] || shown="sh -c '$wrap' sh $shown"
   out=$(run_tool "$tool" "$@" 2>&1) || status=$?
   if ((status)); then
-    printf '`%s %s` exited %d: %s\n' "$tool" "$*" "$status" "$(explain_failure "$out")" >"$file"
+    printf '`%s` exited %d: %s\n' "$shown" "$status" "$(explain_failure "$out")" >"$file"
     return 1
   fi
 }
 
-# Runs `TOOL ARGS...` with the tool's store flags, or without them in a
-# scenario that asked for --bare.
-run_tool() {
+# The words of `TOOL ARGS...`: with the tool's store flags, or without them
+# in a scenario that asked for --bare; as the arguments of its shell script
+# in a scenario that asked for --wrap.
+tool_words() {
   local -n argv=${1}_cli
+  words=()
+  [ -z "${wrap:-}" ] || words=(sh -c "$wrap" sh)
   if ((${bare:-0})); then
-    "${argv[0]}" "${@:2}"
+    words+=("${argv[0]}" "${@:2}")
   else
-    "${argv[@]}" "${@:2}"
+    words+=("${argv[@]}" "${@:2}")
   fi
+}
+
+run_tool() {
+  local words
+  tool_words "$@"
+  "${words[@]}"
 }
 
 # The command line of `TOOL ARGS...` as one string that hyperfine splits back into these words.
 quote_tool() {
-  local -n argv=${1}_cli
-  if ((${bare:-0})); then
-    printf '%q ' "${argv[0]}" "${@:2}"
-  else
-    printf '%q ' "${argv[@]}" "${@:2}"
-  fi
+  local words
+  tool_words "$@"
+  printf '%q ' "${words[@]}"
 }
 
 # Removes what a store left behind; files owned by subordinate ids need the user namespace.
@@ -146,7 +157,7 @@ remove_store() {
 }
 
 reset_stores() {
-  "${podman_cli[@]}" system reset -f >/dev/null 2>&1 || true
+  "${podman_cli[@]}" "${podman_runtime[@]}" system reset -f >/dev/null 2>&1 || true
   if [ -z "${unavailable[tspod]:-}" ]; then
     "${tspod_cli[@]}" system reset -f >/dev/null 2>&1 || true
   fi
@@ -215,22 +226,28 @@ describe_machine() {
   meta podman_cli "$(quote_tool podman)"
 }
 
-# scenario [--slow] [--bare] [--before SHELL] NAME TARGET TSPOD_ARGS PODMAN_ARGS [PREPARE_ARGS [PODMAN_PREPARE_ARGS]]
+# scenario [--slow] [--bare] [--before SHELL] [--wrap SCRIPT] [--goal RATIO] NAME TARGET TSPOD_ARGS PODMAN_ARGS [PREPARE_ARGS [PODMAN_PREPARE_ARGS]]
 # Times `tool ARGS` for both tools in one hyperfine run and records the result
-# as NAME. TARGET is the highest acceptable ratio, or - for none. ARGS are the
-# words after the tool's global flags, split on spaces. --slow gives it fewer
-# runs; --bare leaves out the store flags, for commands that use no store.
+# as NAME. TARGET is the highest acceptable ratio, or - for none; GOAL, when
+# given, the ratio aimed at beyond it. ARGS are the words after the tool's
+# global flags, split on spaces. --slow gives it fewer runs; --bare leaves out
+# the store flags, for commands that use no store; --wrap times
+# `sh -c SCRIPT sh tool ARGS` instead, for a sequence of commands timed as
+# one: the script calls the tool as "$@", and being the same for both tools,
+# its cost cancels out in the ratio.
 # Before every timed run come, when given, the shell command SHELL and
 # `tool PREPARE_ARGS` (PODMAN_PREPARE_ARGS for Podman when they differ), then
 # a sync, so that no run pays for writing back what the one before it wrote.
 # A tool that fails the untimed trial run is left out and the failure reported.
 scenario() {
-  local runs=("${fast_runs[@]}") before="" bare=0
+  local runs=("${fast_runs[@]}") before="" bare=0 wrap="" goal=-
   while [[ $1 == --* ]]; do
     case $1 in
       --slow) runs=("${slow_runs[@]}"); shift ;;
       --bare) bare=1; shift ;;
       --before) before=$2; shift 2 ;;
+      --wrap) wrap=$2; shift 2 ;;
+      --goal) goal=$2; shift 2 ;;
     esac
   done
   local name=$1 target=$2
@@ -241,15 +258,16 @@ scenario() {
     read -ra words <<<"${args[$tool]}"
     read -ra prep_words <<<"${prep[$tool]}"
     prep_cmd=$before
+    # The wrapper script is for the timed command only, not its preparation.
     if ((${#prep_words[@]})); then
-      prep_cmd+="${prep_cmd:+ && }$(quote_tool "$tool" "${prep_words[@]}")>/dev/null"
+      prep_cmd+="${prep_cmd:+ && }$(wrap="" quote_tool "$tool" "${prep_words[@]}")>/dev/null"
     fi
     local err=$results/$name.$tool.err
     if [ -n "${blocked[$tool]:-}" ]; then
       printf '%s\n' "${blocked[$tool]}" >"$err"
     elif [ -n "$before" ] && ! out=$(bash -c "$before" 2>&1); then
       printf '`%s` failed: %s\n' "$before" "$(explain_failure "$out")" >"$err"
-    elif ((${#prep_words[@]})) && ! try_tool "$err" "$tool" "${prep_words[@]}"; then
+    elif ((${#prep_words[@]})) && ! wrap="" try_tool "$err" "$tool" "${prep_words[@]}"; then
       :
     elif try_tool "$err" "$tool" "${words[@]}"; then
       timed+=(-n "$tool" "$(quote_tool "$tool" "${words[@]}")")
@@ -258,8 +276,9 @@ scenario() {
     fi
     say "  $tool left out: $(head -n 1 "$err")"
   done
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$target" "${runs[*]}" \
-    "${args[tspod]}" "${args[podman]}" "${prep[tspod]}" "${prep[podman]}" "$before" "$bare" >>"$results/scenarios.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$target" "${runs[*]}" \
+    "${args[tspod]}" "${args[podman]}" "${prep[tspod]}" "${prep[podman]}" "$before" "$bare" "$wrap" "$goal" \
+    >>"$results/scenarios.tsv"
   ((${#timed[@]})) || return 0
   hyperfine -N --output=pipe "${runs[@]}" --export-json "$results/$name.json" \
     "${prepares[@]}" "${timed[@]}"
@@ -292,6 +311,128 @@ with_fifty_images() {
     blocked[$tool]=${fifty_error[$tool]}
   done
 }
+
+busybox_done=0
+declare -A busybox_error=()
+# Both stores get the busybox fixture as the image `busybox`, which every
+# container scenario runs; Podman's runtime is chosen once the image is there.
+with_busybox() {
+  local tool
+  if ((!busybox_done)); then
+    busybox_done=1
+    say "setup: importing busybox-rootfs.tar into each store as busybox"
+    for tool in tspod podman; do
+      [ -z "${unavailable[$tool]:-}" ] || continue
+      local err=$results/setup-busybox.$tool.err
+      try_tool "$err" "$tool" import "$busybox_rootfs" busybox || busybox_error[$tool]="setup failed: $(cat "$err")"
+    done
+    choose_podman_runtime
+  fi
+  for tool in "${!busybox_error[@]}"; do
+    blocked[$tool]=${busybox_error[$tool]}
+  done
+}
+
+# Each tool runs containers with the fastest OCI runtime that works for it
+# here. Podman's default, crun, refuses a host with cgroups v1 in hybrid mode;
+# runc with the cgroupfs manager works there. tspod picks crun by itself: its
+# namespace helper hides the cgroup v2 mount that crun would refuse.
+choose_podman_runtime() {
+  local out path
+  if [ -z "${unavailable[podman]:-}${busybox_error[podman]:-}" ] &&
+    ! out=$("${podman_cli[@]}" run --rm --network=none busybox true 2>&1); then
+    podman_runtime=(--runtime runc --cgroup-manager cgroupfs)
+    meta podman_default_runtime "$("${podman_cli[@]}" info --format '{{.Host.OCIRuntime.Name}}' 2>/dev/null || printf 'unknown')"
+    meta podman_default_runtime_error "$(explain_failure "$out")"
+  fi
+  meta podman_runtime_flags "${podman_runtime[*]}"
+  path=$("${podman_cli[@]}" "${podman_runtime[@]}" info --format '{{.Host.OCIRuntime.Path}}' 2>/dev/null) || path=""
+  meta podman_runtime "$(runtime_version "$path")"
+  if [ -z "${unavailable[tspod]:-}" ]; then
+    # tspod 0.1 spells Podman's OCIRuntime field OciRuntime.
+    path=$("${tspod_cli[@]}" info --format '{{.Host.OciRuntime.Path}}' 2>/dev/null) || path=""
+    meta tspod_runtime "$(runtime_version "$path")"
+    meta tspod_runtime_reason "$("${tspod_cli[@]}" info --format '{{.Host.OciRuntime.Reason}}' 2>/dev/null || true)"
+  fi
+}
+
+runtime_version() {
+  [ -n "$1" ] && "$1" --version 2>/dev/null | head -n 1 || printf 'unknown'
+}
+
+# Podman's arguments for a container scenario: its runtime flags, then ARGS.
+podman_container_args() {
+  local words=("${podman_runtime[@]}" "$@")
+  printf '%s' "${words[*]}"
+}
+
+containers_done=0
+declare -A containers_error=()
+# Both stores get 50 busybox containers, created and never started, as a
+# user who keeps old containers around has them.
+with_fifty_containers() {
+  local tool i listed
+  with_busybox
+  if ((!containers_done)); then
+    containers_done=1
+    say "setup: creating 50 containers in each store"
+    for tool in tspod podman; do
+      [ -z "${blocked[$tool]:-}" ] || continue
+      local err=$results/setup-containers.$tool.err flags=()
+      [ "$tool" = tspod ] || flags=("${podman_runtime[@]}")
+      for i in $(seq 0 49); do
+        if ! try_tool "$err" "$tool" "${flags[@]}" create --name "benchc$i" busybox true; then
+          containers_error[$tool]="setup failed: $(cat "$err")"
+          break
+        fi
+      done
+      [ -z "${containers_error[$tool]:-}" ] || continue
+      listed=$(run_tool "$tool" "${flags[@]}" ps -a 2>&1 | grep -cE ' benchc[0-9]+$') || true
+      ((listed == 50)) || containers_error[$tool]="setup failed: \`$tool ps -a\` lists $listed of the 50 bench containers"
+    done
+  fi
+  for tool in "${!containers_error[@]}"; do
+    blocked[$tool]=${containers_error[$tool]}
+  done
+}
+
+# The resident memory of what stays beside a running container: tspod's
+# monitor and Podman's conmon, one container each, read from /proc once both
+# have settled after start-up. Recorded as rss_TOOL (KiB, or why not).
+measure_memory() {
+  local tool out pid flags
+  local -A started=() pattern=()
+  say "scenario memory"
+  for tool in tspod podman; do
+    flags=()
+    [ "$tool" = tspod ] || flags=("${podman_runtime[@]}")
+    if [ -n "${blocked[$tool]:-}" ]; then
+      meta "rss_$tool" "not measured: ${blocked[$tool]}"
+    elif out=$(run_tool "$tool" "${flags[@]}" run -d --name benchmem busybox sleep 1000 2>&1); then
+      started[$tool]=$(tail -n 1 <<<"$out")
+    else
+      meta "rss_$tool" "not measured: \`$tool ${flags[*]}${flags[*]:+ }run -d --name benchmem busybox sleep 1000\` failed: $(explain_failure "$out")"
+    fi
+  done
+  sleep 1
+  pattern[tspod]="[t]spod-monitor --cid ${started[tspod]:-} .*$work/tspod/root/"
+  pattern[podman]="[c]onmon .*-c ${started[podman]:-} .*$work/podman/root/"
+  for tool in "${!started[@]}"; do
+    flags=()
+    [ "$tool" = tspod ] || flags=("${podman_runtime[@]}")
+    if pid=$(pgrep -f "${pattern[$tool]}") && [ "$(wc -l <<<"$pid")" -eq 1 ]; then
+      meta "rss_$tool" "$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")"
+    else
+      meta "rss_$tool" "not measured: \`pgrep -f '${pattern[$tool]}'\` found ${pid:-no process}"
+    fi
+    out=$(run_tool "$tool" "${flags[@]}" rm -f -t 0 benchmem 2>&1) || say "warning: removing benchmem failed for $tool: $(explain_failure "$out")"
+  done
+  say "  RSS (KiB): tspod's monitor $(grep '^rss_tspod=' "$results/meta.txt" | cut -d= -f2-), Podman's conmon $(grep '^rss_podman=' "$results/meta.txt" | cut -d= -f2-)"
+}
+
+# Starts a detached container and removes it again, timed as one command: the
+# tool is "$@".
+LIFECYCLE_SCRIPT='"$@" run -d --name benchlc busybox sleep 1000 && exec "$@" rm -f -t 0 benchlc'
 
 # A rootfs of about 200 MB with the shape of a real one: busybox, a few big
 # shared libraries and many small files (man pages, docs, locales) from the
@@ -381,6 +522,14 @@ run_scenario() {
       stamp="printf %0${NONCE_BYTES}d \$(date +%s%N) | dd of=$big_rootfs oflag=seek_bytes seek=$(nonce_offset) conv=notrunc status=none"
       scenario --slow --before "$stamp" import 0.7 "import $big_rootfs benchbig" "import $big_rootfs benchbig"
       ;;
+    run)
+      with_busybox
+      scenario --goal 0.5 run 1.0 "run --rm --network=none busybox true" \
+        "$(podman_container_args run --rm --network=none busybox true)"
+      ;;
+    lifecycle) with_busybox; scenario --wrap "$LIFECYCLE_SCRIPT" lifecycle 0.8 "" "$(podman_container_args)" ;;
+    ps) with_fifty_containers; scenario ps 1.5 "ps -a" "$(podman_container_args ps -a)" ;;
+    memory) with_busybox; measure_memory ;;
   esac
 }
 

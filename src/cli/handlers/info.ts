@@ -18,10 +18,21 @@ export default async function info(ctx: CommandContext): Promise<void> {
  * while its JSON uses camel case (`store.graphDriverName`): templates see the
  * same data with capitalised keys.
  */
+// Where Podman's Go field is not just the JSON key capitalised.
+const GO_NAMES: Record<string, string> = {
+  ociRuntime: 'OCIRuntime',
+  idMappings: 'IDMappings',
+  uidmap: 'UIDMap',
+  gidmap: 'GIDMap',
+  container_id: 'ContainerID',
+  host_id: 'HostID',
+  cgroupVersion: 'CgroupsVersion',
+}
+
 function goFieldNames(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(goFieldNames)
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.charAt(0).toUpperCase() + k.slice(1), goFieldNames(v)]))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [GO_NAMES[k] ?? k.charAt(0).toUpperCase() + k.slice(1), goFieldNames(v)]))
   }
   return value
 }
