@@ -5,8 +5,8 @@
  * from oclif's manifest) and loads only the one handler it needs. oclif itself
  * is loaded for help output only.
  */
-import {readFileSync} from 'node:fs'
-import {basename, dirname, join} from 'node:path'
+import {existsSync, readFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {parseArgv} from './cli/argv.js'
 import type {CommandSpec, CommandTable} from './cli/command-spec.js'
@@ -16,9 +16,14 @@ import {debug, isDebug, setLogLevel} from './util/log.js'
 
 declare const TSPOD_VERSION: string
 
-// Bundled, this module may land in dist/ or in dist/chunks/.
-const here = dirname(fileURLToPath(import.meta.url))
-const distDir = basename(here) === 'chunks' ? dirname(here) : here
+// Bundled into dist/main.js (and, for oclif's run(), into dist/commands/**):
+// dist/ is the nearest directory up that holds commands.json.
+function findDistDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'commands.json')) && dirname(dir) !== dir) dir = dirname(dir)
+  return dir
+}
+const distDir = findDistDir()
 
 function loadTable(): CommandTable {
   return JSON.parse(readFileSync(join(distDir, 'commands.json'), 'utf8')) as CommandTable
@@ -74,8 +79,17 @@ async function showHelp(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Each handler is bundled on its own (see scripts/build.mjs), so an error it
+ * throws is an instance of its bundle's TspodError, not this one's: recognise
+ * tspod's errors by their shape.
+ */
+function isTspodError(err: unknown): err is TspodError {
+  return err instanceof TspodError || (err instanceof Error && typeof (err as TspodError).exitCode === 'number' && /Error$/.test(err.name))
+}
+
 function handleError(err: unknown): number {
-  if (err instanceof TspodError) {
+  if (isTspodError(err)) {
     process.stderr.write(`Error: ${err.message}\n`)
     if (err.hint) process.stderr.write(`${err.hint}\n`)
     if (isDebug() && err.stack) process.stderr.write(err.stack + '\n')
