@@ -215,3 +215,12 @@ t.test('user namespaces, :U volumes and the default network', async t => {
   expectExit(t, net, 0)
   t.match(net.stdout, /^inet 10\.0\.2\.100\nHTTP\/1\.[01] \d{3} /, 'the default rootless network (slirp4netns) reaches the Debian mirror')
 })
+
+t.test('rmi refuses an image a container uses; rmi -f removes the container too', async t => {
+  const store = await withImage(t)
+  expectExit(t, await tspod(t, store, ['create', '--name', 'user1', 'busybox', 'true']), 0)
+  expectExit(t, await tspod(t, store, ['rmi', 'busybox']), 2, /image is in use by a container/)
+  expectExit(t, await tspod(t, store, ['rmi', '-f', 'busybox']), 0)
+  t.equal((await tspod(t, store, ['ps', '-aq'])).stdout, '', 'the container went with the image')
+  expectExit(t, await tspod(t, store, ['system', 'check']), 0)
+})
