@@ -18,6 +18,7 @@ import {hostPlatform} from '../image/oci.js'
 import {generateSpec, serializeSpec, type ContainerOptions} from '../runtime/spec.js'
 import {selectRuntime} from '../runtime/select.js'
 import {writeFileAtomic} from '../util/atomic.js'
+import {debug} from '../util/log.js'
 import {
   addContainer,
   containerPaths,
@@ -128,6 +129,7 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
   if (options.pull === 'always') {
     throw new TspodError(`--pull=always: pulling ${options.image} from a registry is not available yet`, {hint: 'Use --pull=missing (the default) with a local image'})
   }
+  debug(`image ${options.image} is ${image.id.slice(0, 12)} (${image.layers.length} layer${image.layers.length === 1 ? '' : 's'})`)
   const imageConfig = readConfig(store, image)
   checkPlatform(options.platform, imageConfig)
   const containerConfig: ContainerConfig = imageConfig.config ?? {}
@@ -187,6 +189,7 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         volumeMounts: volumeMounts.map(v => ({source: v.source, destination: v.destination, options: v.options})),
         host: engine.rootless && options.spec.userns && options.spec.userns !== 'host' ? {user: rootlessIds()} : undefined,
       })
+      debug(`OCI spec generated: ${report.spec.mounts?.length ?? 0} mounts, ${report.spec.process?.capabilities?.bounding?.length ?? 0} capabilities, seccomp ${report.spec.linux?.seccomp ? 'on' : 'off'}`)
       if (report.unenforced.length > 0) {
         const what = `${report.unenforced.map(f => `--${f}`).join(', ')} cannot be enforced: ${cgroups.reason}`
         if (engine.config.containers.unenforcedLimits === 'error') {

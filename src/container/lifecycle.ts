@@ -125,7 +125,10 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
   debug(`container process ${handle.pid}, monitor ${handle.monitorPid}`)
   let attached: Promise<{exitCode: number | undefined}> | undefined
   try {
-    if (options.attach) attached = attach(paths.attach, options.attach)
+    if (options.attach) {
+      attached = attach(paths.attach, options.attach)
+      debug('attached to the monitor\'s socket')
+    }
     const running: ContainerState = {
       ...readState(store, record.id),
       status: 'running',
@@ -141,6 +144,7 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
     }
     await writeState(store, record.id, running)
     await handle.start()
+    debug('runtime start done: the container runs')
   } catch (err) {
     await handle.abort().catch(() => {})
     await writeState(store, record.id, {...readState(store, record.id), status: 'exited', exitCode: 125, error: (err as Error).message})
