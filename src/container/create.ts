@@ -78,6 +78,27 @@ export function parseSize(value: string, what: string): number {
   return Math.floor(Number(m[1]) * mult[m[2].toLowerCase()])
 }
 
+/**
+ * Pull an image for run/create. Layers must be extracted inside tspod's user
+ * namespace, where this process (kept outside, for speed) is not: the pull
+ * runs as `tspod pull` in a child, which enters it. Its progress goes to
+ * stderr, as Podman's does during run.
+ */
+async function pullForCreate(engine: Engine, image: string, platform?: string): Promise<void> {
+  const {spawn} = await import('node:child_process')
+  const args = [
+    process.argv[1]!, '--root', engine.store.graphRoot, '--runroot', engine.store.runRoot, '--storage-driver', engine.store.driver,
+    'pull', ...(platform ? ['--platform', platform] : []), image,
+  ]
+  debug(`pulling ${image}`)
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(process.execPath, args, {stdio: ['ignore', 2, 2]})
+    child.once('error', reject)
+    child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : 125)))
+  })
+  if (code !== 0) throw new TspodError(`${image}: pulling the image failed (see the error above)`)
+}
+
 /** The user's own ids and the size of the subordinate ranges tspod maps (for --userns=keep-id, nomap). */
 function rootlessIds() {
   const uid = process.getuid?.() ?? 0
@@ -118,16 +139,14 @@ function checkPlatform(platform: string | undefined, config: {os: string; archit
 
 export async function createContainer(engine: Engine, options: CreateOptions): Promise<CreateReport> {
   const {store} = engine
-  const images = store.readImages()
-  const image = findImage(images, options.image, {searchRegistries: () => engine.config.registries.unqualifiedSearchRegistries})
-  if (!image) {
-    const hint = options.pull === 'never'
-      ? 'The image is not in local storage and --pull=never forbids pulling it'
-      : 'Pulling from registries is not available yet: bring the image with tspod import or tspod load'
-    throw new NoSuchImageError(options.image, hint)
+  const lookup = {searchRegistries: () => engine.config.registries.unqualifiedSearchRegistries}
+  let image = findImage(store.readImages(), options.image, lookup)
+  if (options.pull === 'always' || options.pull === 'newer' || (!image && options.pull === 'missing')) {
+    await pullForCreate(engine, options.image, options.platform)
+    image = findImage(store.readImages(), options.image, lookup)
   }
-  if (options.pull === 'always') {
-    throw new TspodError(`--pull=always: pulling ${options.image} from a registry is not available yet`, {hint: 'Use --pull=missing (the default) with a local image'})
+  if (!image) {
+    throw new NoSuchImageError(options.image, options.pull === 'never' ? 'The image is not in local storage and --pull=never forbids pulling it' : undefined)
   }
   debug(`image ${options.image} is ${image.id.slice(0, 12)} (${image.layers.length} layer${image.layers.length === 1 ? '' : 's'})`)
   const imageConfig = readConfig(store, image)
