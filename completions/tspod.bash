@@ -10,9 +10,10 @@ _tspod_complete() {
   done
   local words="" flags=""
   case "$path" in
-    "") words="container create history image images import info inspect kill load logs port ps rename restart rm rmi run save start stop system tag unshare untag version volume wait" ;;
+    "") words="container create history image images import info inspect kill load login logout logs manifest port ps pull push rename restart rm rmi run save search start stop system tag unshare untag version volume wait" ;;
     "container") words="cleanup create exists inspect kill list logs ls port prune ps remove rename restart rm run start stop wait" ;;
-    "image") words="exists history import inspect list load ls prune remove rm save tag untag" ;;
+    "image") words="exists history import inspect list load ls prune pull push remove rm save tag untag" ;;
+    "manifest") words="inspect" ;;
     "system") words="check df info prune reset" ;;
     "volume") words="create exists inspect list ls prune remove rm" ;;
     *) words="" ;;
@@ -47,6 +48,8 @@ _tspod_complete() {
     "image load") flags="--input --log-level --quiet --root --runroot --runtime --storage-driver -i -q" ;;
     "image ls") flags="--all --digests --filter --format --log-level --no-trunc --noheading --quiet --root --runroot --runtime --sort --storage-driver -a -f -n -q" ;;
     "image prune") flags="--all --filter --force --log-level --root --runroot --runtime --storage-driver -a -f" ;;
+    "image pull") flags="--all-tags --arch --authfile --cert-dir --creds --log-level --os --platform --progress --quiet --retry --retry-delay --root --runroot --runtime --storage-driver --tls-verify --variant -a -q" ;;
+    "image push") flags="--authfile --cert-dir --compression-format --creds --digestfile --format --log-level --progress --quiet --remove-signatures --retry --retry-delay --root --runroot --runtime --storage-driver --tls-verify -f -q" ;;
     "image remove") flags="--all --force --ignore --log-level --root --runroot --runtime --storage-driver -a -f -i" ;;
     "image rm") flags="--all --force --ignore --log-level --root --runroot --runtime --storage-driver -a -f -i" ;;
     "image save") flags="--compress --format --log-level --multi-image-archive --output --quiet --root --runroot --runtime --storage-driver -m -o -q" ;;
@@ -58,15 +61,21 @@ _tspod_complete() {
     "inspect") flags="--format --latest --log-level --root --runroot --runtime --size --storage-driver --type -f -l -s -t" ;;
     "kill") flags="--all --cidfile --latest --log-level --root --runroot --runtime --signal --storage-driver -a -l -s" ;;
     "load") flags="--input --log-level --quiet --root --runroot --runtime --storage-driver -i -q" ;;
+    "login") flags="--authfile --cert-dir --get-login --log-level --password --password-stdin --root --runroot --runtime --storage-driver --tls-verify --username -p -u" ;;
+    "logout") flags="--all --authfile --log-level --root --runroot --runtime --storage-driver -a" ;;
     "logs") flags="--follow --latest --log-level --names --root --runroot --runtime --since --storage-driver --tail --timestamps --until -f -l -n -t" ;;
+    "manifest inspect") flags="--authfile --cert-dir --creds --log-level --root --runroot --runtime --storage-driver --tls-verify" ;;
     "port") flags="--all --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
     "ps") flags="--all --filter --format --last --latest --log-level --namespace --no-trunc --noheading --quiet --root --runroot --runtime --size --sort --storage-driver -a -f -l -n -q -s" ;;
+    "pull") flags="--all-tags --arch --authfile --cert-dir --creds --log-level --os --platform --progress --quiet --retry --retry-delay --root --runroot --runtime --storage-driver --tls-verify --variant -a -q" ;;
+    "push") flags="--authfile --cert-dir --compression-format --creds --digestfile --format --log-level --progress --quiet --remove-signatures --retry --retry-delay --root --runroot --runtime --storage-driver --tls-verify -f -q" ;;
     "rename") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "restart") flags="--all --latest --log-level --root --running --runroot --runtime --storage-driver --time -a -l -t" ;;
     "rm") flags="--all --cidfile --depend --force --ignore --latest --log-level --root --runroot --runtime --storage-driver --time --volumes -a -f -i -l -t -v" ;;
     "rmi") flags="--all --force --ignore --log-level --root --runroot --runtime --storage-driver -a -f -i" ;;
     "run") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --detach --detach-keys --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --no-sig-proxy --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --security-opt --shm-size --sig-proxy --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -d -e -h -i -l -m -p -t -u -v -w" ;;
     "save") flags="--compress --format --log-level --multi-image-archive --output --quiet --root --runroot --runtime --storage-driver -m -o -q" ;;
+    "search") flags="--authfile --cert-dir --creds --format --limit --list-tags --log-level --no-trunc --root --runroot --runtime --storage-driver --tls-verify" ;;
     "start") flags="--all --attach --detach-keys --interactive --latest --log-level --root --runroot --runtime --sig-proxy --storage-driver -a -i -l" ;;
     "stop") flags="--all --cidfile --ignore --latest --log-level --root --runroot --runtime --storage-driver --time -a -i -l -t" ;;
     "system check") flags="--log-level --quick --repair --root --runroot --runtime --storage-driver -q -r" ;;
