@@ -225,3 +225,15 @@ t.test('rmi refuses an image a container uses; rmi -f removes the container too'
   t.equal((await tspod(t, store, ['ps', '-aq'])).stdout, '', 'the container went with the image')
   expectExit(t, await tspod(t, store, ['system', 'check']), 0)
 })
+
+t.test('system prune removes stopped containers, unused volumes (--volumes) and dangling images', async t => {
+  const store = await withImage(t)
+  expectExit(t, await tspod(t, store, ['run', '--name', 'done', '-v', 'scratch:/s', 'busybox', 'true']), 0)
+  expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'alive', 'busybox', 'sleep', '1000']), 0)
+  const prune = await tspod(t, store, ['system', 'prune', '-f', '--volumes'])
+  expectExit(t, prune, 0)
+  t.match(prune.stdout, /Deleted Containers\n[a-f0-9]{64}\n/)
+  t.match(prune.stdout, /Deleted Volumes\nscratch\n/)
+  t.equal((await tspod(t, store, ['ps', '-a', '--format', '{{.Names}}'])).stdout, 'alive', 'the running container stays')
+  expectExit(t, await tspod(t, store, ['image', 'exists', 'busybox']), 0, undefined)
+})
