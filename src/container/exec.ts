@@ -15,14 +15,19 @@
  * - A failure to start the command (not found, not executable, bad --workdir)
  *   ends the runtime with status 255 and one line on stderr, which is turned
  *   into Podman's message and exit code (127 not found, 126 cannot invoke).
+ * - With `--detach`, a pipe on the runtime's stdout or stderr kills the
+ *   detached process once the runtime exits (crun), so a detached exec gets
+ *   /dev/null for all three and the runtime's failure is read from its
+ *   `--log` file instead.
  */
-import {spawn} from 'node:child_process'
-import {lstatSync, readFileSync} from 'node:fs'
+import {spawn, type ChildProcess} from 'node:child_process'
+import {lstatSync, readFileSync, rmSync} from 'node:fs'
 import {constants as osConstants} from 'node:os'
 import {join} from 'node:path'
 import {EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND, InvalidArgumentError, TspodError} from '../errors/index.js'
 import type {Engine} from '../engine/engine.js'
 import {namespacePrefix} from '../rootless/ns-exec.js'
+import {CAPABILITIES} from '../runtime/capabilities.js'
 import {resolveUser} from '../runtime/user.js'
 import type {Store} from '../storage/store.js'
 import {containerPaths, currentState, runtimeStateDir, type ContainerRecord} from './container-store.js'
@@ -39,16 +44,6 @@ export interface ExecOptions {
   workdir?: string
   privileged: boolean
 }
-
-/** Linux capabilities by number, for --privileged (the kernel's cap_last_cap says how many exist). */
-const CAPABILITY_NAMES = [
-  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
-  'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER',
-  'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE',
-  'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP',
-  'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF',
-  'CHECKPOINT_RESTORE',
-]
 
 /** The runtime's exit status when it could not start the command. */
 const RUNTIME_FAILURE_STATUS = 255
@@ -86,9 +81,9 @@ export function mergeEnvironment(base: string[], overrides: string[]): string[] 
 function lastCapability(): number {
   try {
     const n = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim())
-    return Number.isInteger(n) ? Math.min(n, CAPABILITY_NAMES.length - 1) : CAPABILITY_NAMES.length - 1
+    return Number.isInteger(n) ? Math.min(n, CAPABILITIES.length - 1) : CAPABILITIES.length - 1
   } catch {
-    return CAPABILITY_NAMES.length - 1
+    return CAPABILITIES.length - 1
   }
 }
 
@@ -105,11 +100,15 @@ export interface ExecArgsInput {
   user?: string
   /** CAP_* names to grant (--privileged). */
   capabilities: string[]
+  /** Where the runtime writes its own errors (detached execs). */
+  logFile?: string
 }
 
 /** `RUNTIME --root DIR exec …` for one exec. */
 export function runtimeExecArgs(input: ExecArgsInput): string[] {
-  const args = [input.runtimePath, '--root', input.stateDir, 'exec']
+  const args = [input.runtimePath, '--root', input.stateDir]
+  if (input.logFile !== undefined) args.push(`--log=${input.logFile}`)
+  args.push('exec')
   if (input.tty) args.push('--tty')
   if (input.detach) args.push('--detach')
   for (const entry of input.env) args.push('--env', entry)
@@ -220,8 +219,8 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
     user = `${resolved.uid}:${resolved.gid}`
     if (!overrides.some(e => e.startsWith('HOME='))) overrides.unshift(`HOME=${resolved.home}`)
   }
-  const capabilities = options.privileged ? CAPABILITY_NAMES.slice(0, lastCapability() + 1).map(c => `CAP_${c}`) : []
-  const args = runtimeExecArgs({
+  const capabilities = options.privileged ? CAPABILITIES.slice(0, lastCapability() + 1) : []
+  const input: ExecArgsInput = {
     runtimePath: record.runtime.path,
     stateDir: runtimeStateDir(store),
     id: record.id,
@@ -232,10 +231,12 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
     detach: options.detach,
     user,
     capabilities,
-  })
+  }
+  if (options.detach) return execDetached(engine, record, input)
+  const args = runtimeExecArgs(input)
   const full = [...namespacePrefix(store.runRoot), ...args]
   const stdin = options.interactive || options.tty ? 'inherit' : 'ignore'
-  const child = spawn(full[0]!, full.slice(1), {stdio: [stdin, options.detach ? 'ignore' : 'inherit', 'pipe']})
+  const child = spawn(full[0]!, full.slice(1), {stdio: [stdin, 'inherit', 'pipe']})
   const relay = new StderrRelay(process.stderr)
   child.stderr!.on('data', (chunk: Buffer) => relay.push(chunk))
   const handlers: Array<[string, () => void]> = []
@@ -243,10 +244,7 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
   for (const sig of GROUP_SIGNALS) handlers.push([sig, () => {}])
   for (const [sig, handler] of handlers) process.on(sig, handler)
   try {
-    const status = await new Promise<number>((resolve, reject) => {
-      child.once('error', err => reject(new TspodError(`running ${record.runtime.name} exec: ${err.message}`)))
-      child.once('close', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0)))
-    })
+    const status = await waitFor(child, record)
     const held = relay.take()
     if (status === RUNTIME_FAILURE_STATUS && held !== undefined) throw classifyExecFailure(record.runtime.name, held)
     if (held !== undefined) process.stderr.write(held)
@@ -254,5 +252,51 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
   } finally {
     relay.flush()
     for (const [sig, handler] of handlers) process.off(sig, handler)
+  }
+}
+
+/** How long stderr may stay open after the runtime exited: a background child of the command can hold it for good. */
+const STDERR_GRACE_MS = 200
+
+/** The runtime's exit status, once what it wrote to stderr has been read. */
+function waitFor(child: ChildProcess, record: ContainerRecord): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    child.once('error', err => reject(new TspodError(`running ${record.runtime.name} exec: ${err.message}`)))
+    child.once('exit', (code, signal) => {
+      const status = code ?? 128 + (signal ? osConstants.signals[signal] : 0)
+      const stderr = child.stderr
+      if (!stderr || stderr.readableEnded) return resolve(status)
+      const timer = setTimeout(() => {
+        stderr.destroy()
+        resolve(status)
+      }, STDERR_GRACE_MS)
+      stderr.once('end', () => {
+        clearTimeout(timer)
+        resolve(status)
+      })
+    })
+  })
+}
+
+async function execDetached(engine: Engine, record: ContainerRecord, input: ExecArgsInput): Promise<number> {
+  // In the container's socket directory, which goes with the container should this process be killed.
+  const logFile = join(containerPaths(engine.store, record.id).socketDir, `exec-${process.pid}-${Date.now().toString(36)}.log`)
+  const full = [...namespacePrefix(engine.store.runRoot), ...runtimeExecArgs({...input, logFile})]
+  try {
+    const status = await waitFor(spawn(full[0]!, full.slice(1), {stdio: 'ignore'}), record)
+    if (status === 0) return 0
+    const line = (readText(logFile) ?? '').trim().split('\n').pop()
+    if (line) throw classifyExecFailure(record.runtime.name, line)
+    return status
+  } finally {
+    rmSync(logFile, {force: true})
+  }
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
   }
 }

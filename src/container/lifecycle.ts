@@ -15,6 +15,7 @@ import {detectCgroups} from '../engine/host.js'
 import {namespacePrefix, runInNamespace} from '../rootless/ns-exec.js'
 import {attach, removeAndSignal, sendSignal, startMonitor, type AttachOptions, type MonitorHandle} from '../runtime/monitor-client.js'
 import {debug} from '../util/log.js'
+import {overlayMountOptions} from './mount.js'
 import {isLiveProcess, processStartTime} from '../util/lock.js'
 import {
   containerPaths,
@@ -43,17 +44,6 @@ function monitorPath(): string {
 /** The command the monitor runs when the container exits and tspod must act (restart, detached --rm). */
 function cleanupCommand(engine: Engine, id: string): string[] {
   return [process.execPath, join(packageRoot(), 'dist', 'main.js'), '--root', engine.store.graphRoot, '--runroot', engine.store.runRoot, '--storage-driver', engine.store.driver, 'container', 'cleanup', id]
-}
-
-function overlayOptions(engine: Engine, record: ContainerRecord): string {
-  const paths = containerPaths(engine.store, record.id)
-  const lower = [...record.layers].reverse().map(l => engine.store.layerDiffDir(l)).join(':')
-  let opts = `lowerdir=${lower},upperdir=${paths.diff},workdir=${paths.work}`
-  if (engine.rootless) opts += ',userxattr'
-  if (opts.length > 4000) {
-    throw new TspodError(`the overlay mount options for ${record.name} are too long (${opts.length} bytes; the kernel takes one page)`, {hint: 'Use a shorter --root path, or an image with fewer layers'})
-  }
-  return opts
 }
 
 /** vfs: the container's rootfs is a full copy of the image, made inside the namespace on first start. */
@@ -115,7 +105,7 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
     logMaxSize: record.logMaxSize > 0 ? record.logMaxSize : undefined,
     terminal: record.tty,
     stdin: record.stdin,
-    mountOverlay: record.rootfsKind === 'overlay' ? overlayOptions(engine, record) : undefined,
+    mountOverlay: record.rootfsKind === 'overlay' ? overlayMountOptions(engine, record) : undefined,
     mountTarget: record.rootfsKind === 'overlay' ? paths.merged : undefined,
     rmDirs: options.removeOnExit || (record.autoRemove && !options.attach) ? [paths.dir, paths.socketDir] : [],
     removableDirs: [paths.dir, paths.socketDir],

@@ -105,7 +105,7 @@ export async function withLowerView<T>(engine: Engine, layers: string[], fn: (ro
   if (layers.length === 0) return fn(undefined)
   const dirs = [...layers].reverse().map(l => engine.store.layerDiffDir(l))
   // One directory is its own view; overlay refuses a mount of a single lower without an upper.
-  if (dirs.length === 1 || engine.store.driver === 'vfs') return fn(dirs[0])
+  if (dirs.length === 1) return fn(dirs[0])
   const target = mkdtempSync(join(engine.store.runRoot, 'lower-'))
   try {
     const opts = `ro,lowerdir=${dirs.join(':')}${engine.rootless ? ',userxattr' : ''}`

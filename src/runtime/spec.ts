@@ -12,6 +12,7 @@
 import {readdirSync, readFileSync, realpathSync, statSync} from 'node:fs'
 import {hostname as osHostname, release, constants as osConstants} from 'node:os'
 import {posix} from 'node:path'
+import {CAPABILITIES} from './capabilities.js'
 import {InvalidArgumentError, TspodError, isErrno} from '../errors/index.js'
 import type {ContainerConfig} from '../image/oci.js'
 import {hostPlatform} from '../image/oci.js'
@@ -237,16 +238,6 @@ const U64_MAX = 2n ** 64n - 1n
 const RLIMIT_DEFAULT = 1048576n
 const CPU_PERIOD = 100000
 const MIN_MEMORY = 6 * 1024 * 1024
-
-/** Capabilities by number (capabilities(7)). */
-const CAPABILITIES = [
-  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
-  'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER',
-  'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE',
-  'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP',
-  'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF',
-  'CHECKPOINT_RESTORE',
-].map(name => `CAP_${name}`)
 
 /** containers/common's defaults (Podman 5). */
 export const DEFAULT_MASKED_PATHS: readonly string[] = [
