@@ -10,8 +10,8 @@ _tspod_complete() {
   done
   local words="" flags=""
   case "$path" in
-    "") words="container create history image images import info inspect kill load login logout logs manifest port ps pull push rename restart rm rmi run save search start stop system tag unshare untag version volume wait" ;;
-    "container") words="cleanup create exists inspect kill list logs ls port prune ps remove rename restart rm run start stop wait" ;;
+    "") words="attach commit container cp create diff exec export history image images import info inspect kill load login logout logs manifest mount pause port ps pull push rename restart rm rmi run save search start stop system tag top umount unmount unpause unshare untag version volume wait" ;;
+    "container") words="attach cleanup commit cp create diff exec exists export inspect kill list logs ls mount pause port prune ps remove rename restart rm run start stop top umount unmount unpause wait" ;;
     "image") words="exists history import inspect list load ls prune pull push remove rm save tag untag" ;;
     "manifest") words="inspect" ;;
     "system") words="check df info prune reset" ;;
@@ -19,14 +19,24 @@ _tspod_complete() {
     *) words="" ;;
   esac
   case "$path" in
+    "attach") flags="--detach-keys --latest --log-level --no-sig-proxy --no-stdin --root --runroot --runtime --sig-proxy --storage-driver -l" ;;
+    "commit") flags="--author --change --format --iidfile --log-level --message --pause --quiet --root --runroot --runtime --squash --storage-driver -a -c -f -m -p -q -s" ;;
+    "container attach") flags="--detach-keys --latest --log-level --no-sig-proxy --no-stdin --root --runroot --runtime --sig-proxy --storage-driver -l" ;;
     "container cleanup") flags="--all --log-level --rm --root --runroot --runtime --storage-driver -a" ;;
+    "container commit") flags="--author --change --format --iidfile --log-level --message --pause --quiet --root --runroot --runtime --squash --storage-driver -a -c -f -m -p -q -s" ;;
+    "container cp") flags="--archive --log-level --no-archive --overwrite --root --runroot --runtime --storage-driver -a" ;;
     "container create") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --security-opt --shm-size --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -e -h -i -l -m -p -t -u -v -w" ;;
+    "container diff") flags="--format --latest --log-level --root --runroot --runtime --storage-driver -l" ;;
+    "container exec") flags="--detach --env --env-file --interactive --latest --log-level --privileged --root --runroot --runtime --storage-driver --tty --user --workdir -d -e -i -l -t -u -w" ;;
     "container exists") flags="--external --log-level --root --runroot --runtime --storage-driver" ;;
+    "container export") flags="--log-level --output --root --runroot --runtime --storage-driver -o" ;;
     "container inspect") flags="--format --latest --log-level --root --runroot --runtime --size --storage-driver -f -l -s" ;;
     "container kill") flags="--all --cidfile --latest --log-level --root --runroot --runtime --signal --storage-driver -a -l -s" ;;
     "container list") flags="--all --filter --format --last --latest --log-level --namespace --no-trunc --noheading --quiet --root --runroot --runtime --size --sort --storage-driver -a -f -l -n -q -s" ;;
     "container logs") flags="--follow --latest --log-level --names --root --runroot --runtime --since --storage-driver --tail --timestamps --until -f -l -n -t" ;;
     "container ls") flags="--all --filter --format --last --latest --log-level --namespace --no-trunc --noheading --quiet --root --runroot --runtime --size --sort --storage-driver -a -f -l -n -q -s" ;;
+    "container mount") flags="--all --format --latest --log-level --no-trunc --root --runroot --runtime --storage-driver -a -l" ;;
+    "container pause") flags="--all --cidfile --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
     "container port") flags="--all --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
     "container prune") flags="--filter --force --log-level --root --runroot --runtime --storage-driver -f" ;;
     "container ps") flags="--all --filter --format --last --latest --log-level --namespace --no-trunc --noheading --quiet --root --runroot --runtime --size --sort --storage-driver -a -f -l -n -q -s" ;;
@@ -37,8 +47,16 @@ _tspod_complete() {
     "container run") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --detach --detach-keys --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --no-sig-proxy --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --security-opt --shm-size --sig-proxy --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -d -e -h -i -l -m -p -t -u -v -w" ;;
     "container start") flags="--all --attach --detach-keys --interactive --latest --log-level --root --runroot --runtime --sig-proxy --storage-driver -a -i -l" ;;
     "container stop") flags="--all --cidfile --ignore --latest --log-level --root --runroot --runtime --storage-driver --time -a -i -l -t" ;;
+    "container top") flags="--latest --log-level --root --runroot --runtime --storage-driver -l" ;;
+    "container umount") flags="--all --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
+    "container unmount") flags="--all --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
+    "container unpause") flags="--all --cidfile --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
     "container wait") flags="--condition --ignore --interval --latest --log-level --root --runroot --runtime --storage-driver -i -l" ;;
+    "cp") flags="--archive --log-level --no-archive --overwrite --root --runroot --runtime --storage-driver -a" ;;
     "create") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --security-opt --shm-size --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -e -h -i -l -m -p -t -u -v -w" ;;
+    "diff") flags="--format --latest --log-level --root --runroot --runtime --storage-driver -l" ;;
+    "exec") flags="--detach --env --env-file --interactive --latest --log-level --privileged --root --runroot --runtime --storage-driver --tty --user --workdir -d -e -i -l -t -u -w" ;;
+    "export") flags="--log-level --output --root --runroot --runtime --storage-driver -o" ;;
     "history") flags="--format --human --log-level --no-human --no-trunc --quiet --root --runroot --runtime --storage-driver -H -q" ;;
     "image exists") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "image history") flags="--format --human --log-level --no-human --no-trunc --quiet --root --runroot --runtime --storage-driver -H -q" ;;
@@ -65,6 +83,8 @@ _tspod_complete() {
     "logout") flags="--all --authfile --log-level --root --runroot --runtime --storage-driver -a" ;;
     "logs") flags="--follow --latest --log-level --names --root --runroot --runtime --since --storage-driver --tail --timestamps --until -f -l -n -t" ;;
     "manifest inspect") flags="--authfile --cert-dir --creds --log-level --root --runroot --runtime --storage-driver --tls-verify" ;;
+    "mount") flags="--all --format --latest --log-level --no-trunc --root --runroot --runtime --storage-driver -a -l" ;;
+    "pause") flags="--all --cidfile --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
     "port") flags="--all --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
     "ps") flags="--all --filter --format --last --latest --log-level --namespace --no-trunc --noheading --quiet --root --runroot --runtime --size --sort --storage-driver -a -f -l -n -q -s" ;;
     "pull") flags="--all-tags --arch --authfile --cert-dir --creds --log-level --os --platform --progress --quiet --retry --retry-delay --root --runroot --runtime --storage-driver --tls-verify --variant -a -q" ;;
@@ -84,6 +104,10 @@ _tspod_complete() {
     "system prune") flags="--all --filter --force --log-level --root --runroot --runtime --storage-driver --volumes -a -f" ;;
     "system reset") flags="--force --log-level --root --runroot --runtime --storage-driver -f" ;;
     "tag") flags="--log-level --root --runroot --runtime --storage-driver" ;;
+    "top") flags="--latest --log-level --root --runroot --runtime --storage-driver -l" ;;
+    "umount") flags="--all --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
+    "unmount") flags="--all --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
+    "unpause") flags="--all --cidfile --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
     "unshare") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "untag") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "version") flags="--format --log-level --root --runroot --runtime --storage-driver -f" ;;
