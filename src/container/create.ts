@@ -4,6 +4,7 @@
  * bundle) and commit it to the index. Nothing here needs the user namespace:
  * the rootfs is mounted later by the monitor, inside it.
  */
+import {existsSync} from 'node:fs'
 import {mkdir, writeFile} from 'node:fs/promises'
 import {userInfo} from 'node:os'
 import {readSubIds} from '../rootless/ns-helper.js'
@@ -139,6 +140,10 @@ function checkPlatform(platform: string | undefined, config: {os: string; archit
 
 export async function createContainer(engine: Engine, options: CreateOptions): Promise<CreateReport> {
   const {store} = engine
+  if (options.cidFile && existsSync(options.cidFile)) {
+    // Checked before anything is created, so a refused run leaves no container behind.
+    throw new InvalidArgumentError(`writing the container ID to ${options.cidFile}: file exists`, {hint: 'The --cidfile must not exist yet'})
+  }
   const lookup = {searchRegistries: () => engine.config.registries.unqualifiedSearchRegistries}
   let image = findImage(store.readImages(), options.image, lookup)
   if (options.pull === 'always' || options.pull === 'newer' || (!image && options.pull === 'missing')) {
