@@ -9,14 +9,15 @@
 #   --quick     fewer runs (a smoke test of the benchmark, not a result)
 #   --keep      leave both stores in bench/work after the run, to look into
 #   SCENARIO    run only these (default all): version images inspect import
-#               run lifecycle ps memory
+#               run lifecycle ps memory pull pull5 push
 # Environment:
 #   TSPOD_USER       the user both tools run as when started as root (default tspod)
-#   TSPOD_FIXTURES   fixture cache holding busybox-rootfs.tar (default /var/cache/tspod-fixtures)
+#   TSPOD_FIXTURES   fixture cache holding busybox-rootfs.tar and debian-bookworm-rootfs.tar
+#                    (default /var/cache/tspod-fixtures)
 #   STORAGE_DRIVER   storage driver for both tools (default overlay; vfs if Podman cannot use overlay)
 set -euo pipefail
 
-SCENARIOS=(version images inspect import run lifecycle ps memory)
+SCENARIOS=(version images inspect import run lifecycle ps memory pull pull5 push)
 
 cd "$(dirname "$0")/.."
 repo=$(pwd -P)
@@ -33,7 +34,7 @@ for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
     --keep) keep=1 ;;
-    -h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
     -*) die "unknown option: $arg (try --help)" ;;
     *)
       [[ " ${SCENARIOS[*]} " == *" $arg "* ]] || die "unknown scenario: $arg (scenarios: ${SCENARIOS[*]})"
@@ -68,7 +69,7 @@ fi
 if ! mkdir -p "$work" 2>/dev/null || [ ! -w "$work" ]; then
   die "cannot write $work: run as root, or as the user who owns it"
 fi
-for tool in hyperfine podman node; do
+for tool in hyperfine podman node curl; do
   command -v "$tool" >/dev/null || die "$tool not found: run scripts/setup.sh as root"
 done
 
@@ -504,6 +505,112 @@ wait_for_freed_inodes() {
   fi
 }
 
+registry_host=""
+registry_error=""
+registry_pid=""
+registry_dir=$work/registry
+# A docker-registry of this run's own, serving plain HTTP on a free loopback
+# port from bench/work/registry; both tools reach it with --tls-verify=false.
+with_registry() {
+  local tool
+  if [ -z "$registry_host$registry_error" ]; then
+    say "setup: starting docker-registry"
+    local port config=$registry_dir/config.yml i
+    rm -rf "$registry_dir"
+    mkdir -p "$registry_dir"
+    port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close() })')
+    printf '%s\n' 'version: 0.1' 'log:' '  level: error' '  accesslog:' '    disabled: true' 'storage:' '  filesystem:' \
+      "    rootdirectory: $registry_dir/data" '  delete:' '    enabled: true' 'http:' "  addr: 127.0.0.1:$port" >"$config"
+    if [ ! -x /usr/bin/docker-registry ]; then
+      registry_error="setup failed: /usr/bin/docker-registry is missing: run scripts/setup.sh as root"
+    else
+      /usr/bin/docker-registry serve "$config" >"$registry_dir/log" 2>&1 &
+      registry_pid=$!
+      for i in $(seq 1 100); do
+        curl -fs -o /dev/null "http://127.0.0.1:$port/v2/" && registry_host=127.0.0.1:$port && break
+        kill -0 "$registry_pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      [ -n "$registry_host" ] ||
+        registry_error="setup failed: docker-registry did not answer on 127.0.0.1:$port: $(explain_failure "$(cat "$registry_dir/log")")"
+    fi
+    meta registry "$(dpkg-query -W -f '${Package} ${Version}' docker-registry 2>/dev/null || printf 'docker-registry') on $registry_host"
+  fi
+  for tool in tspod podman; do
+    [ -z "$registry_error" ] || blocked[$tool]=$registry_error
+  done
+}
+
+stop_registry() {
+  [ -n "$registry_pid" ] || return 0
+  kill "$registry_pid" 2>/dev/null || true
+  wait "$registry_pid" 2>/dev/null || true
+  registry_pid=""
+  rm -rf "$registry_dir"
+}
+
+# Uploads REPOSITORY:TAG to the registry with one gzip layer per TAR, each
+# with a nonce file appended; as a --before command it runs anew before every
+# timed run, with a fresh nonce.
+upload_command() {
+  local reference=$1
+  shift
+  printf 'node %q http://%s %q "$(date +%%s%%N)"' "$repo/bench/registry-image.mjs" "$registry_host" "$reference"
+  printf ' %q' "$@"
+}
+
+debian_rootfs=""
+# The Debian minbase rootfs made by scripts/make-fixtures.sh --debian.
+with_debian_rootfs() {
+  [ -z "$debian_rootfs" ] || return 0
+  debian_rootfs=$fixtures/debian-bookworm-rootfs.tar
+  if [ ! -r "$debian_rootfs" ]; then
+    say "no $debian_rootfs: building one in bench/work"
+    TSPOD_FIXTURES=$work/fixtures bash "$repo/scripts/make-fixtures.sh" --debian >/dev/null ||
+      die "building debian-bookworm-rootfs.tar failed (scripts/make-fixtures.sh --debian)"
+    debian_rootfs=$work/fixtures/debian-bookworm-rootfs.tar
+  fi
+  meta debian_rootfs "${debian_rootfs##*/}: $(($(stat -c %s "$debian_rootfs") / 1000000)) MB uncompressed, $(tar -tf "$debian_rootfs" | wc -l) entries"
+}
+
+five_layers=()
+# The bottom layer is the busybox fixture, the four above it one small file each.
+with_five_layer_tars() {
+  ((${#five_layers[@]} == 0)) || return 0
+  local i dir=$work/layers
+  rm -rf "$dir"
+  five_layers=("$busybox_rootfs")
+  for i in 1 2 3 4; do
+    mkdir -p "$dir/$i"
+    printf 'this is layer %d\n' "$i" >"$dir/$i/layer$i.txt"
+    tar --create --file="$dir/layer$i.tar" --directory="$dir/$i" --numeric-owner --owner=0 --group=0 --mtime=@0 "layer$i.txt"
+    five_layers+=("$dir/layer$i.tar")
+  done
+}
+
+push_ready=0
+declare -A push_error=()
+# Both stores get the Debian rootfs imported as bench-debian: an image with no
+# compressed copy of its layer yet, so that each push compresses it.
+with_pushable_debian() {
+  local tool
+  with_registry
+  [ -z "$registry_error" ] || return 0
+  if ((!push_ready)); then
+    push_ready=1
+    with_debian_rootfs
+    say "setup: importing debian-bookworm-rootfs.tar into each store as bench-debian"
+    for tool in tspod podman; do
+      [ -z "${unavailable[$tool]:-}" ] || continue
+      try_tool "$results/setup-push.$tool.err" "$tool" import "$debian_rootfs" bench-debian ||
+        push_error[$tool]="setup failed: $(cat "$results/setup-push.$tool.err")"
+    done
+  fi
+  for tool in "${!push_error[@]}"; do
+    blocked[$tool]=${push_error[$tool]}
+  done
+}
+
 run_scenario() {
   blocked=()
   local tool
@@ -530,6 +637,29 @@ run_scenario() {
     lifecycle) with_busybox; scenario --wrap "$LIFECYCLE_SCRIPT" lifecycle 0.8 "" "$(podman_container_args)" ;;
     ps) with_fifty_containers; scenario ps 1.5 "ps -a" "$(podman_container_args ps -a)" ;;
     memory) with_busybox; measure_memory ;;
+    pull)
+      with_registry
+      with_debian_rootfs
+      [ -z "$registry_error" ] || { scenario pull 0.6 - -; return 0; }
+      wait_for_freed_inodes
+      scenario --slow --goal 0.5 --before "$(upload_command bench/debian:1 "$debian_rootfs")" pull 0.6 \
+        "pull -q --tls-verify=false $registry_host/bench/debian:1" "pull -q --tls-verify=false $registry_host/bench/debian:1"
+      ;;
+    pull5)
+      with_registry
+      with_five_layer_tars
+      [ -z "$registry_error" ] || { scenario pull5 0.6 - -; return 0; }
+      wait_for_freed_inodes
+      scenario --slow --before "$(upload_command bench/five:1 "${five_layers[@]}")" pull5 0.6 \
+        "pull -q --tls-verify=false $registry_host/bench/five:1" "pull -q --tls-verify=false $registry_host/bench/five:1"
+      ;;
+    push)
+      with_pushable_debian
+      local v2=$registry_dir/data/docker/registry/v2
+      scenario --slow --before "rm -rf $v2/blobs $v2/repositories/bench/push" push 1.0 \
+        "push --tls-verify=false bench-debian $registry_host/bench/push:1" \
+        "push --tls-verify=false bench-debian $registry_host/bench/push:1"
+      ;;
   esac
 }
 
@@ -551,6 +681,7 @@ fi
 stage=""
 finish() {
   [ -z "$stage" ] || rm -rf "$stage"
+  stop_registry
   ((keep)) || reset_stores
 }
 trap finish EXIT

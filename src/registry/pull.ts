@@ -286,6 +286,9 @@ async function fetchLayer(client: RegistryClient, store: Store, path: string, sc
         if (staged.dir) await store.commitLayer(staged.dir, staged.record.id)
       })
       emit?.({type: 'blob-done', digest, what: 'blob'})
+      if (staged.skippedDevices.length > 0) {
+        options.onWarning?.(`${what}: skipped ${staged.skippedDevices.length} device node(s) that cannot be created rootless (first: /${staged.skippedDevices[0]})`)
+      }
       return {record: staged.record, blob: {digest: staged.blob.digest, size: staged.blob.size}, skippedDevices: staged.skippedDevices}
     } catch (err) {
       const final = err instanceof RegistryError || (err instanceof StorageError && /diffID/.test(err.message)) || attempt >= retries
