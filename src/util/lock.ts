@@ -7,7 +7,7 @@
  * never needs a manual repair. Readers never take it.
  */
 import {readFileSync} from 'node:fs'
-import {link, readFile, rename, unlink, writeFile} from 'node:fs/promises'
+import {link, readFile, stat, unlink, writeFile} from 'node:fs/promises'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {TspodError} from '../errors/index.js'
 import {tempPathFor} from './atomic.js'
@@ -89,17 +89,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     }
     const owner = ownerIsAlive(content)
     if (!owner.alive) {
-      // Move the stale lock aside under a unique name; only one contender wins
-      // the rename of this exact file, and it re-checks what it moved.
-      const aside = tempPathFor(path + '.stale')
-      try {
-        await rename(path, aside)
-        const moved = await readFile(aside, 'utf8')
-        if (moved !== content && ownerIsAlive(moved).alive) await link(aside, path).catch(() => {})
-        await unlink(aside).catch(() => {})
-      } catch {
-        // Another contender took it over first.
-      }
+      await breakStaleLock(path, token)
       continue
     }
     if (Date.now() > deadline) {
@@ -113,6 +103,36 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     delay = Math.min(delay * 2, 50)
   }
 }
+
+/**
+ * Remove a lock whose owner is dead. What was read of the lock may be stale
+ * already (its owner released it normally and exited, and another process
+ * holds the lock now), so the removal re-reads it, and breakers take turns
+ * through a second lock file: while one holds it, a dead owner's lock can
+ * change by nobody's hand but its own, so read-then-unlink is safe. A
+ * breaker killed in between leaves `.break` behind; one older than a few
+ * seconds is taken over.
+ */
+async function breakStaleLock(path: string, token: string): Promise<void> {
+  const breaker = `${path}.break`
+  try {
+    await writeFile(breaker, token, {flag: 'wx'})
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    const st = await stat(breaker).catch(() => undefined)
+    if (st && Date.now() - st.mtimeMs > STALE_BREAKER_MS) await unlink(breaker).catch(() => {})
+    else await sleep(1)
+    return
+  }
+  try {
+    const current = await readFile(path, 'utf8').catch(() => '')
+    if (current !== '' && !ownerIsAlive(current).alive) await unlink(path).catch(() => {})
+  } finally {
+    await unlink(breaker).catch(() => {})
+  }
+}
+
+const STALE_BREAKER_MS = 5000
 
 async function releaseLock(path: string, token: string): Promise<void> {
   try {
