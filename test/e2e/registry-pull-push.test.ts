@@ -5,34 +5,10 @@
 import t, {type Test} from 'tap'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {expectExit, fixture, makeStore, runAsUser, tspod, type RunOptions, type RunResult, type Store} from './harness.js'
+import {expectExit, fixture, makePodman, makeStore, runAsUser, tspod, type RunOptions, type RunResult, type Store} from './harness.js'
 import {makeFiveLayerArchive, startRegistry, startTokenServer, writeRegistriesConf} from './registry-harness.js'
 
 const ID = /^[a-f0-9]{64}$/
-
-interface Podman {
-  run(args: string[], opts?: RunOptions): Promise<RunResult>
-}
-
-/** A private Podman (vfs, runc, cgroupfs) in its own short temporary directory. */
-async function makePodman(t: Test): Promise<Podman> {
-  const made = await runAsUser(['mktemp', '-d', '/tmp/tspod-podman.XXXXXX'])
-  expectExit(t, made, 0)
-  const dir = made.stdout.trim()
-  const home = join(dir, 'home')
-  const runtimeDir = join(dir, 'xdg')
-  expectExit(t, await runAsUser(['mkdir', '-m', '700', home, runtimeDir]), 0)
-  const env = {HOME: home, XDG_RUNTIME_DIR: runtimeDir, XDG_CONFIG_HOME: join(home, '.config'), XDG_DATA_HOME: join(home, '.local', 'share')}
-  const base = ['podman', '--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs', '--events-backend', 'none', '--cgroup-manager', 'cgroupfs', '--runtime', 'runc']
-  const run = (args: string[], opts: RunOptions = {}): Promise<RunResult> => runAsUser([...base, ...args], {...opts, env: {...env, ...opts.env}})
-  t.teardown(async () => {
-    await run(['unshare', 'rm', '-rf', join(dir, 'root'), join(dir, 'run')])
-    const pause = await runAsUser(['cat', join(runtimeDir, 'libpod', 'tmp', 'pause.pid')])
-    if (pause.code === 0 && /^\d+$/.test(pause.stdout.trim())) await runAsUser(['kill', '-KILL', pause.stdout.trim()])
-    await runAsUser(['rm', '-rf', dir])
-  })
-  return {run}
-}
 
 function storeFor(t: Test, registries: string[]): Store {
   const store = makeStore(t)

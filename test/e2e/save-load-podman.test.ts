@@ -5,43 +5,7 @@
 // nothing of the user's; its pause process is stopped at the end.
 import t, {type Test} from 'tap'
 import {join} from 'node:path'
-import {expectExit, fixture, makeStore, runAsUser, tspod, tspodBin, type RunOptions, type RunResult, type Store} from './harness.js'
-
-interface Podman {
-  run(args: string[], opts?: RunOptions): Promise<RunResult>
-}
-
-/**
- * A private Podman for one test. Its directories live in a short temporary
- * directory of their own: Podman refuses a runroot longer than 50 characters.
- */
-async function makePodman(t: Test): Promise<Podman> {
-  const made = await runAsUser(['mktemp', '-d', '/tmp/tspod-podman.XXXXXX'])
-  expectExit(t, made, 0)
-  const dir = made.stdout.trim()
-  const home = join(dir, 'home')
-  const runtimeDir = join(dir, 'xdg')
-  expectExit(t, await runAsUser(['mkdir', '-m', '700', home, runtimeDir]), 0)
-  const env = {HOME: home, XDG_RUNTIME_DIR: runtimeDir, XDG_CONFIG_HOME: join(home, '.config'), XDG_DATA_HOME: join(home, '.local', 'share')}
-  const base = [
-    'podman',
-    '--root', join(dir, 'root'),
-    '--runroot', join(dir, 'run'),
-    '--storage-driver', 'vfs',
-    '--events-backend', 'none',
-    '--cgroup-manager', 'cgroupfs',
-    '--runtime', 'runc',
-  ]
-  const run = (args: string[], opts: RunOptions = {}): Promise<RunResult> => runAsUser([...base, ...args], {...opts, env: {...env, ...opts.env}})
-  t.teardown(async () => {
-    // Layers of a vfs store belong to subordinate ids: only Podman's namespace can remove them.
-    await run(['unshare', 'rm', '-rf', join(dir, 'root'), join(dir, 'run')])
-    const pause = await runAsUser(['cat', join(runtimeDir, 'libpod', 'tmp', 'pause.pid')])
-    if (pause.code === 0 && /^\d+$/.test(pause.stdout.trim())) await runAsUser(['kill', '-KILL', pause.stdout.trim()])
-    await runAsUser(['rm', '-rf', dir])
-  })
-  return {run}
-}
+import {expectExit, fixture, makePodman, makeStore, runAsUser, tspod, tspodBin, type RunOptions, type RunResult, type Store} from './harness.js'
 
 interface Inspected {
   Id: string
