@@ -88,6 +88,7 @@ export function createOptionsFrom(ctx: CommandContext): CreateOptions {
     runtime: ctx.global.runtime,
     dns: flagList(ctx, 'dns'),
     addHosts: flagList(ctx, 'add-host'),
+    secrets: flagList(ctx, 'secret'),
     spec,
     createCommand: ['tspod', ...ctx.argv],
   }

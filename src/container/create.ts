@@ -49,6 +49,8 @@ export interface CreateOptions {
   runtime?: string
   dns: string[]
   addHosts: string[]
+  /** `--secret` values, given to the container as files or environment variables. */
+  secrets?: string[]
   spec: ContainerOptions
   createCommand: string[]
   /** Removes an existing container of the same name, for --replace. */
@@ -200,6 +202,7 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
       const hostname = options.spec.hostname ?? id.slice(0, 12)
       const etc = await writeEtcFiles(paths.userdata, {hostname, name, network: options.spec.network, dns: options.dns, addHosts: options.addHosts})
       const volumeMounts = await resolveVolumeMounts(engine, options.spec, Object.keys(containerConfig.Volumes ?? {}))
+      const secrets = options.secrets?.length ? await (await import('../secrets/secrets.js')).prepareSecrets(store, options.secrets, paths.userdata) : undefined
       const report = generateSpec({
         id,
         rootfs: rootfsKind === 'overlay' ? paths.merged : paths.rootfs,
@@ -210,7 +213,7 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         rootless: engine.rootless,
         options: {...options.spec, hostname},
         etcFiles: {hosts: etc.hosts, resolvConf: etc.resolvConf, hostname: etc.hostname, containerEnv: etc.containerEnv},
-        volumeMounts: volumeMounts.map(v => ({source: v.source, destination: v.destination, options: v.options})),
+        volumeMounts: [...volumeMounts.map(v => ({source: v.source, destination: v.destination, options: v.options})), ...(secrets?.mounts ?? [])],
         host: engine.rootless && options.spec.userns && options.spec.userns !== 'host' ? {user: rootlessIds()} : undefined,
       })
       debug(`OCI spec generated: ${report.spec.mounts?.length ?? 0} mounts, ${report.spec.process?.capabilities?.bounding?.length ?? 0} capabilities, seccomp ${report.spec.linux?.seccomp ? 'on' : 'off'}`)
@@ -230,8 +233,15 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         const chown = await runInNamespace(store.runRoot, ['chown', '-R', `${report.user.uid}:${report.user.gid}`, v.source])
         if (chown.code !== 0) throw new TspodError(`-v ${v.source}:${v.destination}:U: chown: ${chown.stderr.trim()}`)
       }
-      await writeFileAtomic(`${paths.bundle}/config.json`, serializeSpec(report.spec))
+      for (const file of secrets?.chown ?? []) {
+        const chown = await runInNamespace(store.runRoot, ['chown', `${file.uid}:${file.gid}`, file.path])
+        if (chown.code !== 0) throw new TspodError(`--secret: chown: ${chown.stderr.trim()}`)
+      }
       const process = report.spec.process!
+      // The record keeps the environment without secret values: inspect must never show them.
+      const recordEnv = [...(process.env ?? [])]
+      if (secrets?.env.length) process.env = [...recordEnv, ...secrets.env]
+      await writeFileAtomic(`${paths.bundle}/config.json`, serializeSpec(report.spec), 0o600)
       const record: ContainerRecord = {
         id,
         name,
@@ -243,7 +253,7 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         entrypoint,
         cmd,
         createCommand: options.createCommand,
-        env: process.env ?? [],
+        env: recordEnv,
         workdir: process.cwd,
         user: options.spec.user ?? containerConfig.User ?? '',
         hostname,
@@ -264,6 +274,7 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         options: {...options.spec},
         rootfsKind,
         cidFile: options.cidFile,
+        secrets: secrets?.refs,
       }
       await writeNewContainer(store, record)
       return record

@@ -180,6 +180,7 @@ export function inspectContainer(store: Store, record: ContainerRecord, state: C
       StopSignal: record.stopSignal,
       StopTimeout: record.stopTimeout,
       CreateCommand: record.createCommand,
+      Secrets: record.secrets?.map(s => ({ID: s.ID, Name: s.Name, UID: s.UID, GID: s.GID, Mode: s.Mode})) ?? null,
       Umask: '0022',
       Timeout: 0,
       Passwd: true,
