@@ -76,6 +76,8 @@ export interface ContainerRecord {
   /** Whether the rootfs is an overlay over the image layers (overlay driver) or a copy (vfs). */
   rootfsKind: 'overlay' | 'copy'
   cidFile?: string
+  /** `--secret` uses, without their data. */
+  secrets?: Array<{ID: string; Name: string; Target: string; Type: string; UID: number; GID: number; Mode: number}>
 }
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'stopping' | 'exited' | 'removing'
@@ -280,7 +282,14 @@ export async function addContainer(
     let id = generateId()
     while (entries.some(e => e.id === id)) id = generateId()
     const name = options.name ?? generateName(taken)
-    const record = await prepare(id, name)
+    let record: ContainerRecord
+    try {
+      record = await prepare(id, name)
+    } catch (err) {
+      // Not in the index yet: nothing else can know this directory, so a refused create leaves nothing behind.
+      await rm(containerPaths(store, id).dir, {recursive: true, force: true}).catch(() => undefined)
+      throw err
+    }
     const entry: ContainerIndexEntry = {id, names: [name], image: record.image, created: record.created}
     await writeIndex(store, [...entries, entry])
     return record
