@@ -18,6 +18,7 @@ import type {ContainerConfig} from '../image/oci.js'
 import {hostPlatform} from '../image/oci.js'
 import {generateSpec, serializeSpec, type ContainerOptions} from '../runtime/spec.js'
 import {selectRuntime} from '../runtime/select.js'
+import {appendContainerEvent} from '../events/events.js'
 import {writeFileAtomic} from '../util/atomic.js'
 import {debug} from '../util/log.js'
 import {
@@ -283,5 +284,6 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
   if (options.cidFile) await writeFile(options.cidFile, record.id, {flag: 'wx'}).catch(err => {
     throw new InvalidArgumentError(`writing the container ID to ${options.cidFile}: ${(err as Error).message}`, {hint: 'The --cidfile must not exist yet'})
   })
+  appendContainerEvent(store.runRoot, record, 'create')
   return {record, warnings}
 }

@@ -17,6 +17,7 @@ import {attach, removeAndSignal, sendSignal, startMonitor, type AttachOptions, t
 import {debug} from '../util/log.js'
 import {overlayMountOptions} from './mount.js'
 import {isLiveProcess, processStartTime} from '../util/lock.js'
+import {appendContainerEvent} from '../events/events.js'
 import {
   containerPaths,
   currentState,
@@ -135,6 +136,7 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
     await writeState(store, record.id, running)
     await handle.start()
     debug('runtime start done: the container runs')
+    appendContainerEvent(store.runRoot, record, 'start')
   } catch (err) {
     await handle.abort().catch(() => {})
     await writeState(store, record.id, {...readState(store, record.id), status: 'exited', exitCode: 125, error: (err as Error).message})
@@ -195,13 +197,17 @@ export async function stopContainer(engine: Engine, id: string, timeoutSeconds?:
   if (timeout > 0) {
     await signalContainer(engine, record, record.stopSignal)
     state = await waitForExit(engine, id, {timeoutMs: timeout, monitor: options.waitForMonitor})
-    if (!isActive(state)) return state
+    if (!isActive(state)) {
+      appendContainerEvent(engine.store.runRoot, record, 'stop')
+      return state
+    }
     process.stderr.write(`WARN[0000] StopSignal ${record.stopSignal === 15 ? 'SIGTERM' : record.stopSignal} failed to stop container ${record.name} in ${timeout / 1000} seconds, resorting to SIGKILL\n`)
   }
   await signalContainer(engine, record, 9).catch(() => {})
   debug(`SIGKILL sent to ${record.name}; waiting for its monitor`)
   const final = await waitForExit(engine, id, {monitor: options.waitForMonitor})
   debug(`${record.name} stopped`)
+  appendContainerEvent(engine.store.runRoot, record, 'stop')
   return final
 }
 
@@ -227,6 +233,7 @@ export async function removeContainer(engine: Engine, id: string, options: {forc
         await removeAndSignal(containerPaths(store, id).attach, 9)
         await waitForExit(engine, id)
         await dropFromIndex(store, id)
+        appendContainerEvent(store.runRoot, record, 'remove')
         return
       } catch (err) {
         debug(`removal through the monitor failed (${(err as Error).message}); removing directly`)
@@ -238,6 +245,7 @@ export async function removeContainer(engine: Engine, id: string, options: {forc
   debug(`removing the files of ${id.slice(0, 12)}`)
   await removeContainerFiles(engine, id, record)
   debug(`files of ${id.slice(0, 12)} removed`)
+  if (record) appendContainerEvent(store.runRoot, record, 'remove')
 }
 
 /**

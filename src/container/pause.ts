@@ -9,6 +9,7 @@ import type {Engine} from '../engine/engine.js'
 import {detectCgroups} from '../engine/host.js'
 import {runInNamespace} from '../rootless/ns-exec.js'
 import {currentState, readState, runtimeStateDir, writeState, type ContainerRecord} from './container-store.js'
+import {appendContainerEvent} from '../events/events.js'
 
 /** Why this host cannot pause tspod's containers, or undefined when it can. */
 export function pauseUnsupportedReason(engine: Engine): string | undefined {
@@ -38,6 +39,7 @@ export async function pauseContainer(engine: Engine, record: ContainerRecord): P
   if (reason !== undefined) throw pauseUnsupportedError(record, reason)
   await runRuntime(engine, record, 'pause')
   await writeState(engine.store, record.id, {...readState(engine.store, record.id), status: 'paused'})
+  appendContainerEvent(engine.store.runRoot, record, 'pause')
 }
 
 export async function unpauseContainer(engine: Engine, record: ContainerRecord): Promise<void> {
@@ -46,4 +48,5 @@ export async function unpauseContainer(engine: Engine, record: ContainerRecord):
   }
   await runRuntime(engine, record, 'resume')
   await writeState(engine.store, record.id, {...readState(engine.store, record.id), status: 'running'})
+  appendContainerEvent(engine.store.runRoot, record, 'unpause')
 }

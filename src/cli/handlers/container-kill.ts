@@ -3,6 +3,7 @@ import {flagBool, flagString, type CommandContext} from '../context.js'
 import {resolveTargets} from '../container-targets.js'
 import {currentState, isActive, readRecord, readState, writeState} from '../../container/container-store.js'
 import {signalContainer} from '../../container/lifecycle.js'
+import {appendContainerEvent} from '../../events/events.js'
 import {parseSignal} from '../../container/signals.js'
 
 export default async function containerKill(ctx: CommandContext): Promise<number> {
@@ -25,6 +26,7 @@ export default async function containerKill(ctx: CommandContext): Promise<number
     }
     if (signal === 9 || signal === 15) await writeState(engine.store, t.id, {...readState(engine.store, t.id), stoppedByUser: true})
     await signalContainer(engine, record, signal)
+    appendContainerEvent(engine.store.runRoot, record, 'kill', {signal: String(signal)})
     ctx.stdout.write(`${t.ref}\n`)
   }
   return code

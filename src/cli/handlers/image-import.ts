@@ -2,6 +2,7 @@ import {engineFor} from '../engine.js'
 import {flagBool, flagList, flagString, type CommandContext} from '../context.js'
 import {importImage} from '../../image/import.js'
 import {warn} from '../../util/log.js'
+import {appendEvent} from '../../events/events.js'
 
 export default async function imageImport(ctx: CommandContext): Promise<void> {
   const engine = await engineFor(ctx)
@@ -17,5 +18,6 @@ export default async function imageImport(ctx: CommandContext): Promise<void> {
   if (report.skippedDevices.length > 0) {
     warn(`skipped ${report.skippedDevices.length} device node(s) that cannot be created rootless (first: /${report.skippedDevices[0]})`)
   }
+  appendEvent(engine.store.runRoot, {ID: report.id, Name: ctx.args[1], Status: 'import', Type: 'image'})
   if (!flagBool(ctx, 'quiet')) ctx.stdout.write(`sha256:${report.id}\n`)
 }

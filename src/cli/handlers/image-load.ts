@@ -4,6 +4,7 @@ import {flagString, type CommandContext} from '../context.js'
 import {InvalidArgumentError, isErrno} from '../../errors/index.js'
 import {loadImages, loadImagesFromDirectory, type LoadReport} from '../../image/archive-load.js'
 import {warn} from '../../util/log.js'
+import {appendEvent} from '../../events/events.js'
 
 /**
  * As podman-load(1) in Podman 4: a file, a layout directory or stdin (never a
@@ -29,5 +30,6 @@ export default async function imageLoad(ctx: CommandContext): Promise<void> {
   if (fromStdin) report = await loadImages(engine.store, process.stdin, options)
   else if (isDirectory) report = await loadImagesFromDirectory(engine.store, input, options)
   else report = await loadImages(engine.store, createReadStream(input), options)
+  for (const [i, id] of report.ids.entries()) appendEvent(engine.store.runRoot, {ID: id, Name: report.names[i], Status: 'load', Type: 'image'})
   ctx.stdout.write(report.names.map(name => `Loaded image: ${name}\n`).join(''))
 }

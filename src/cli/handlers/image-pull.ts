@@ -4,6 +4,7 @@ import {createProgressRenderer, registryAccessOptions} from '../transfer-progres
 import {InvalidArgumentError} from '../../errors/index.js'
 import type {Platform} from '../../image/oci.js'
 import {warn} from '../../util/log.js'
+import {appendEvent} from '../../events/events.js'
 
 /** podman-pull(1): each reference in turn; progress on stderr, the image IDs on stdout. */
 export default async function imagePull(ctx: CommandContext): Promise<void> {
@@ -24,6 +25,7 @@ export default async function imagePull(ctx: CommandContext): Promise<void> {
         onWarning: warn,
       })
       renderer.stop()
+      for (const report of reports) appendEvent(engine.store.runRoot, {ID: report.id, Name: report.name, Status: 'pull', Type: 'image'})
       for (const report of reports) ctx.stdout.write(`${report.id}\n`)
     }
   } finally {

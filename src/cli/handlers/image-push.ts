@@ -2,6 +2,7 @@ import {engineFor} from '../engine.js'
 import {flagBool, flagString, type CommandContext} from '../context.js'
 import {createProgressRenderer, registryAccessOptions} from '../transfer-progress.js'
 import type {PushCompression, PushFormat} from '../../registry/push.js'
+import {appendEvent} from '../../events/events.js'
 
 /** podman-push(1): progress on stderr, nothing on stdout; --digestfile gets the manifest digest. */
 export default async function imagePush(ctx: CommandContext): Promise<void> {
@@ -17,6 +18,7 @@ export default async function imagePush(ctx: CommandContext): Promise<void> {
       onEvent: renderer.listener,
     })
     renderer.stop()
+    appendEvent(engine.store.runRoot, {ID: report.digest, Name: report.reference, Status: 'push', Type: 'image'})
     const digestFile = flagString(ctx, 'digestfile')
     if (digestFile) await writeDigestFile(digestFile, report.digest)
   } finally {

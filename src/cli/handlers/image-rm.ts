@@ -3,6 +3,7 @@ import {flagBool, type CommandContext} from '../context.js'
 import {InvalidArgumentError} from '../../errors/index.js'
 import {removeImages} from '../../image/images.js'
 import {findImage} from '../../image/lookup.js'
+import {appendEvent} from '../../events/events.js'
 
 /** Exit codes as podman-rmi(1): 1 when an image was not found, 2 when one is in use. */
 export default async function imageRm(ctx: CommandContext): Promise<number> {
@@ -23,6 +24,7 @@ export default async function imageRm(ctx: CommandContext): Promise<number> {
   const report = await removeImages(engine.store, ctx.args, {...lookupOptions(engine), all, force, ignore: force || flagBool(ctx, 'ignore')})
   for (const name of report.untagged) ctx.stdout.write(`Untagged: ${name}\n`)
   for (const id of report.deleted) ctx.stdout.write(`Deleted: ${id}\n`)
+  for (const id of report.deleted) appendEvent(engine.store.runRoot, {ID: id, Status: 'remove', Type: 'image'})
   let code = 0
   for (const {error, exitCode} of report.errors) {
     ctx.stderr.write(`Error: ${error.message}\n`)

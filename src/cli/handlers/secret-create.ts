@@ -3,6 +3,7 @@ import {engineFor} from '../engine.js'
 import {flagBool, flagList, flagString, type CommandContext} from '../context.js'
 import {InvalidArgumentError, isErrno} from '../../errors/index.js'
 import {createSecret} from '../../secrets/secrets.js'
+import {appendEvent} from '../../events/events.js'
 
 function keyValues(list: string[], what: string): Record<string, string> {
   const out: Record<string, string> = {}
@@ -46,5 +47,6 @@ export default async function secretCreate(ctx: CommandContext): Promise<void> {
     labels: keyValues(flagList(ctx, 'label'), 'label'),
     replace: flagBool(ctx, 'replace'),
   })
+  appendEvent(engine.store.runRoot, {ID: record.ID, Name: name, Status: 'create', Type: 'secret'})
   ctx.stdout.write(record.ID + '\n')
 }

@@ -2,6 +2,7 @@ import {engineFor} from '../engine.js'
 import {flagBool, type CommandContext} from '../context.js'
 import {InvalidArgumentError} from '../../errors/index.js'
 import {NoSuchSecretError, listSecrets, removeSecret} from '../../secrets/secrets.js'
+import {appendEvent} from '../../events/events.js'
 
 /** podman-secret-rm(1): prints each removed secret's ID; containers keep their own copy. */
 export default async function secretRm(ctx: CommandContext): Promise<number> {
@@ -12,7 +13,9 @@ export default async function secretRm(ctx: CommandContext): Promise<number> {
   let code = 0
   for (const ref of refs) {
     try {
-      ctx.stdout.write((await removeSecret(engine.store, ref)).ID + '\n')
+      const removed = await removeSecret(engine.store, ref)
+      appendEvent(engine.store.runRoot, {ID: removed.ID, Name: removed.Spec.Name, Status: 'remove', Type: 'secret'})
+      ctx.stdout.write(removed.ID + '\n')
     } catch (err) {
       if (err instanceof NoSuchSecretError && flagBool(ctx, 'ignore')) continue
       ctx.stderr.write(`Error: ${(err as Error).message}\n`)

@@ -3,6 +3,7 @@ import {flagBool, type CommandContext} from '../context.js'
 import {removeVolume} from '../../container/volume-ops.js'
 import {listVolumes} from '../../container/volumes.js'
 import {InvalidArgumentError} from '../../errors/index.js'
+import {appendEvent} from '../../events/events.js'
 
 export default async function volumeRm(ctx: CommandContext): Promise<number> {
   const engine = await engineFor(ctx)
@@ -13,6 +14,7 @@ export default async function volumeRm(ctx: CommandContext): Promise<number> {
   for (const name of names) {
     try {
       await removeVolume(engine, name, {force: flagBool(ctx, 'force')})
+      appendEvent(engine.store.runRoot, {Name: name, Status: 'remove', Type: 'volume'})
       ctx.stdout.write(name + '\n')
     } catch (err) {
       ctx.stderr.write(`Error: ${(err as Error).message}\n`)
