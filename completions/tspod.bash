@@ -10,12 +10,12 @@ _tspod_complete() {
   done
   local words="" flags=""
   case "$path" in
-    "") words="attach commit container cp create diff exec export history image images import info inspect kill load login logout logs manifest mount pause port ps pull push rename restart rm rmi run save search secret start stop system tag top umount unmount unpause unshare untag version volume wait" ;;
+    "") words="attach commit container cp create diff events exec export history image images import info inspect kill load login logout logs manifest mount pause port ps pull push rename restart rm rmi run save search secret start stop system tag top umount unmount unpause unshare untag version volume wait" ;;
     "container") words="attach cleanup commit cp create diff exec exists export inspect kill list logs ls mount pause port prune ps remove rename restart rm run start stop top umount unmount unpause wait" ;;
     "image") words="exists history import inspect list load ls prune pull push remove rm save tag untag" ;;
     "manifest") words="inspect" ;;
     "secret") words="create exists inspect list ls rm" ;;
-    "system") words="check df info prune reset" ;;
+    "system") words="check df events info prune reset" ;;
     "volume") words="create exists inspect list ls prune remove rm" ;;
     *) words="" ;;
   esac
@@ -56,6 +56,7 @@ _tspod_complete() {
     "cp") flags="--archive --log-level --no-archive --overwrite --root --runroot --runtime --storage-driver -a" ;;
     "create") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --secret --security-opt --shm-size --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -e -h -i -l -m -p -t -u -v -w" ;;
     "diff") flags="--format --latest --log-level --root --runroot --runtime --storage-driver -l" ;;
+    "events") flags="--filter --format --log-level --no-no-trunc --no-stream --no-trunc --root --runroot --runtime --since --storage-driver --stream --until -f" ;;
     "exec") flags="--detach --env --env-file --interactive --latest --log-level --privileged --root --runroot --runtime --storage-driver --tty --user --workdir -d -e -i -l -t -u -w" ;;
     "export") flags="--log-level --output --root --runroot --runtime --storage-driver -o" ;;
     "history") flags="--format --human --log-level --no-human --no-trunc --quiet --root --runroot --runtime --storage-driver -H -q" ;;
@@ -107,6 +108,7 @@ _tspod_complete() {
     "stop") flags="--all --cidfile --ignore --latest --log-level --root --runroot --runtime --storage-driver --time -a -i -l -t" ;;
     "system check") flags="--log-level --quick --repair --root --runroot --runtime --storage-driver -q -r" ;;
     "system df") flags="--format --log-level --root --runroot --runtime --storage-driver --verbose -v" ;;
+    "system events") flags="--filter --format --log-level --no-no-trunc --no-stream --no-trunc --root --runroot --runtime --since --storage-driver --stream --until -f" ;;
     "system info") flags="--format --log-level --root --runroot --runtime --storage-driver -f" ;;
     "system prune") flags="--all --filter --force --log-level --root --runroot --runtime --storage-driver --volumes -a -f" ;;
     "system reset") flags="--force --log-level --root --runroot --runtime --storage-driver -f" ;;
