@@ -43,6 +43,7 @@ export const containerCreateFlags = {
   replace: Flags.boolean({description: 'If a container with the same name exists, replace it'}),
   restart: Flags.string({description: 'Restart policy to apply when a container exits (no, on-failure[:max_retries], always, unless-stopped)'}),
   rm: Flags.boolean({description: 'Remove container (and pod if created) after exit'}),
+  sdnotify: Flags.string({description: 'Control sd-notify behavior (container, conmon, ignore)', options: ['container', 'conmon', 'ignore']}),
   secret: list('Add secret to container (NAME[,type=mount|env,target=PATH,uid=,gid=,mode=])'),
   'security-opt': list('Security Options'),
   'shm-size': Flags.string({description: 'Size of /dev/shm (format: <number>[<unit>])'}),

@@ -89,6 +89,7 @@ export function createOptionsFrom(ctx: CommandContext): CreateOptions {
     dns: flagList(ctx, 'dns'),
     addHosts: flagList(ctx, 'add-host'),
     secrets: flagList(ctx, 'secret'),
+    sdnotify: flagString(ctx, 'sdnotify') as CreateOptions['sdnotify'],
     spec,
     createCommand: ['tspod', ...ctx.argv],
   }

@@ -77,6 +77,7 @@ export interface ContainerRecord {
   rootfsKind: 'overlay' | 'copy'
   cidFile?: string
   /** `--secret` uses, without their data. */
+  sdnotify?: 'container' | 'conmon' | 'ignore'
   secrets?: Array<{ID: string; Name: string; Target: string; Type: string; UID: number; GID: number; Mode: number}>
 }
 

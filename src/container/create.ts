@@ -52,6 +52,8 @@ export interface CreateOptions {
   addHosts: string[]
   /** `--secret` values, given to the container as files or environment variables. */
   secrets?: string[]
+  /** How a systemd NOTIFY_SOCKET is used when the container starts (podman-run(1) --sdnotify); default container. */
+  sdnotify?: 'container' | 'conmon' | 'ignore'
   spec: ContainerOptions
   createCommand: string[]
   /** Removes an existing container of the same name, for --replace. */
@@ -276,6 +278,7 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         rootfsKind,
         cidFile: options.cidFile,
         secrets: secrets?.refs,
+        sdnotify: options.sdnotify,
       }
       await writeNewContainer(store, record)
       return record

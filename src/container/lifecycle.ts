@@ -43,6 +43,20 @@ function monitorPath(): string {
 }
 
 /** The command the monitor runs when the container exits and tspod must act (restart, detached --rm). */
+/**
+ * systemd's NOTIFY_SOCKET (a unit with Type=notify running `tspod run -d`):
+ * the monitor reports MAINPID, and READY=1 too unless the container is to
+ * report it (--sdnotify=container, the default, where the OCI runtime passes
+ * the socket into the container). Nobody else inherits the variable.
+ */
+function notifyOptions(record: ContainerRecord): {env: NodeJS.ProcessEnv; sdnotifySocket?: string; sdnotifyContainer?: boolean} {
+  const {NOTIFY_SOCKET: socket, ...env} = process.env
+  const mode = record.sdnotify ?? 'container'
+  if (!socket || mode === 'ignore') return {env}
+  if (mode === 'container') return {env: {...env, NOTIFY_SOCKET: socket}, sdnotifySocket: socket, sdnotifyContainer: true}
+  return {env, sdnotifySocket: socket}
+}
+
 function cleanupCommand(engine: Engine, id: string): string[] {
   return [process.execPath, join(packageRoot(), 'dist', 'main.js'), '--root', engine.store.graphRoot, '--runroot', engine.store.runRoot, '--storage-driver', engine.store.driver, 'container', 'cleanup', id]
 }
@@ -110,6 +124,7 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
     mountTarget: record.rootfsKind === 'overlay' ? paths.merged : undefined,
     rmDirs: options.removeOnExit || (record.autoRemove && !options.attach) ? [paths.dir, paths.socketDir] : [],
     removableDirs: [paths.dir, paths.socketDir],
+    ...notifyOptions(record),
     exitCommand: detachedCleanup ? cleanupCommand(engine, record.id) : undefined,
     slirp4netns: slirp,
   })

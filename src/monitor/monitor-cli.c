@@ -93,6 +93,8 @@ void options_parse(int argc, char **argv, struct options *o)
         die_usage("--log-driver %s: expected k8s-file, none or passthrough", driver);
     } else if (strcmp(arg, "--log-max-size") == 0) {
       o->log_max_size = number_of(argc, argv, &i, 1, LLONG_MAX);
+    } else if (strcmp(arg, "--sdnotify-container") == 0) {
+      o->sdnotify_container = true;
     } else if (strcmp(arg, "--terminal") == 0) {
       o->terminal = true;
     } else if (strcmp(arg, "--stdin") == 0) {

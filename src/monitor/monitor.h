@@ -55,7 +55,11 @@ struct options {
   int start_fd; /* -1: none */
   const char *slirp4netns;
   const char *sdnotify_socket;
+  bool sdnotify_container; /* the container sends READY=1 itself; we send MAINPID only */
 };
+
+/* monitor-notify.c: MAINPID (and READY=1) to NOTIFY_SOCKET once the container runs. */
+void sdnotify_started(const struct options *o);
 
 /* monitor-cli.c */
 void options_parse(int argc, char **argv, struct options *o);

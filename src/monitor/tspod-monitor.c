@@ -356,6 +356,7 @@ int main(int argc, char **argv)
   wait_for_start();
   start_container();
   sync_send_started();
+  sdnotify_started(&opts);
 
   struct relay_state relay = {
       .stdio = &ctr,

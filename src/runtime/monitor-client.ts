@@ -77,8 +77,10 @@ export interface MonitorStartOptions {
   waitForStart?: boolean
   /** --slirp4netns PATH: network the container through slirp4netns. */
   slirp4netns?: string
-  /** --sdnotify-socket (accepted, not used yet). */
+  /** --sdnotify-socket: MAINPID and READY=1 go there once the container runs (systemd Type=notify). */
   sdnotifySocket?: string
+  /** --sdnotify-container: the container sends READY=1 itself (the runtime passes the socket in); the monitor sends MAINPID only. */
+  sdnotifyContainer?: boolean
   /** The monitor's environment (the runtime and the exit command inherit it); default process.env. */
   env?: NodeJS.ProcessEnv
 }
@@ -189,6 +191,7 @@ export function monitorArgs(opts: MonitorStartOptions): string[] {
   }
   add('--slirp4netns', opts.slirp4netns)
   add('--sdnotify-socket', opts.sdnotifySocket)
+  if (opts.sdnotifyContainer) args.push('--sdnotify-container')
   return args
 }
 
