@@ -4,7 +4,7 @@ import type {CommandContext} from './context.js'
 import {flagBool, flagList} from './context.js'
 import type {Engine} from '../engine/engine.js'
 import {findContainer, latestContainer, readContainerIndex} from '../container/container-store.js'
-import {InvalidArgumentError, NoSuchContainerError} from '../errors/index.js'
+import {InvalidArgumentError, NoSuchContainerError, isErrno} from '../errors/index.js'
 
 export interface Target {
   /** What the user typed (printed back on success, as Podman does). */
@@ -19,9 +19,12 @@ export function resolveTargets(ctx: CommandContext, engine: Engine, options: {al
     try {
       refs.push(readFileSync(file, 'utf8').trim())
     } catch (err) {
+      // rm --ignore --cidfile: a unit's ExecStopPost runs after ExecStop removed the container and its file.
+      if (isErrno(err, 'ENOENT') && flagBool(ctx, 'ignore')) continue
       throw new InvalidArgumentError(`reading CIDFile ${file}: ${(err as Error).message}`)
     }
   }
+  if (refs.length === 0 && flagList(ctx, 'cidfile').length > 0 && flagBool(ctx, 'ignore')) return []
   if (flagBool(ctx, 'all')) {
     if (refs.length > 0) throw new InvalidArgumentError('--all and giving a container name or ID are mutually exclusive')
     return readContainerIndex(engine.store).map(e => ({ref: e.id, id: e.id}))

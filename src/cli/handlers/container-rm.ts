@@ -1,9 +1,10 @@
 import {engineFor} from '../engine.js'
-import {flagBool, flagString, type CommandContext} from '../context.js'
+import {readFileSync, rmSync} from 'node:fs'
+import {flagBool, flagList, flagString, type CommandContext} from '../context.js'
 import {resolveTargets} from '../container-targets.js'
 import {removeContainer, sweepOrphanContainers} from '../../container/lifecycle.js'
 import {removeVolume} from '../../container/volume-ops.js'
-import {readRecord} from '../../container/container-store.js'
+import {findContainer, readRecord} from '../../container/container-store.js'
 
 /** Exit codes as podman-rm(1): 1 when a container does not exist, 2 when one is running (without -f). */
 export default async function containerRm(ctx: CommandContext): Promise<number> {
@@ -30,5 +31,15 @@ export default async function containerRm(ctx: CommandContext): Promise<number> 
     }
   }))
   await sweepOrphanContainers(engine)
+  // A --cidfile naming a container that is gone is removed, so the next `run --cidfile` of a systemd unit can write it again.
+  for (const file of flagList(ctx, 'cidfile')) {
+    let id: string
+    try {
+      id = readFileSync(file, 'utf8').trim()
+    } catch {
+      continue
+    }
+    if (!findContainer(engine.store, id)) rmSync(file, {force: true})
+  }
   return code
 }
