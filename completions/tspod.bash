@@ -10,10 +10,11 @@ _tspod_complete() {
   done
   local words="" flags=""
   case "$path" in
-    "") words="attach commit container cp create diff events exec export history image images import info inspect kill load login logout logs manifest mount pause port ps pull push rename restart rm rmi run save search secret start stop system tag top umount unmount unpause unshare untag version volume wait" ;;
+    "") words="attach commit container cp create diff events exec export history image images import info inspect kill load login logout logs manifest mount pause port ps pull push quadlet rename restart rm rmi run save search secret start stop system tag top umount unmount unpause unshare untag version volume wait" ;;
     "container") words="attach cleanup commit cp create diff exec exists export inspect kill list logs ls mount pause port prune ps remove rename restart rm run start stop top umount unmount unpause wait" ;;
     "image") words="exists history import inspect list load ls prune pull push remove rm save tag untag" ;;
     "manifest") words="inspect" ;;
+    "quadlet") words="install list ls print remove rm" ;;
     "secret") words="create exists inspect list ls rm" ;;
     "system") words="check df events info prune reset" ;;
     "volume") words="create exists inspect list ls prune remove rm" ;;
@@ -26,7 +27,7 @@ _tspod_complete() {
     "container cleanup") flags="--all --log-level --rm --root --runroot --runtime --storage-driver -a" ;;
     "container commit") flags="--author --change --format --iidfile --log-level --message --pause --quiet --root --runroot --runtime --squash --storage-driver -a -c -f -m -p -q -s" ;;
     "container cp") flags="--archive --log-level --no-archive --overwrite --root --runroot --runtime --storage-driver -a" ;;
-    "container create") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --secret --security-opt --shm-size --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -e -h -i -l -m -p -t -u -v -w" ;;
+    "container create") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --sdnotify --secret --security-opt --shm-size --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -e -h -i -l -m -p -t -u -v -w" ;;
     "container diff") flags="--format --latest --log-level --root --runroot --runtime --storage-driver -l" ;;
     "container exec") flags="--detach --env --env-file --interactive --latest --log-level --privileged --root --runroot --runtime --storage-driver --tty --user --workdir -d -e -i -l -t -u -w" ;;
     "container exists") flags="--external --log-level --root --runroot --runtime --storage-driver" ;;
@@ -45,7 +46,7 @@ _tspod_complete() {
     "container rename") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "container restart") flags="--all --latest --log-level --root --running --runroot --runtime --storage-driver --time -a -l -t" ;;
     "container rm") flags="--all --cidfile --depend --force --ignore --latest --log-level --root --runroot --runtime --storage-driver --time --volumes -a -f -i -l -t -v" ;;
-    "container run") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --detach --detach-keys --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --no-sig-proxy --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --secret --security-opt --shm-size --sig-proxy --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -d -e -h -i -l -m -p -t -u -v -w" ;;
+    "container run") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --detach --detach-keys --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --no-sig-proxy --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --sdnotify --secret --security-opt --shm-size --sig-proxy --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -d -e -h -i -l -m -p -t -u -v -w" ;;
     "container start") flags="--all --attach --detach-keys --interactive --latest --log-level --root --runroot --runtime --sig-proxy --storage-driver -a -i -l" ;;
     "container stop") flags="--all --cidfile --ignore --latest --log-level --root --runroot --runtime --storage-driver --time -a -i -l -t" ;;
     "container top") flags="--latest --log-level --root --runroot --runtime --storage-driver -l" ;;
@@ -54,7 +55,7 @@ _tspod_complete() {
     "container unpause") flags="--all --cidfile --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
     "container wait") flags="--condition --ignore --interval --latest --log-level --root --runroot --runtime --storage-driver -i -l" ;;
     "cp") flags="--archive --log-level --no-archive --overwrite --root --runroot --runtime --storage-driver -a" ;;
-    "create") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --secret --security-opt --shm-size --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -e -h -i -l -m -p -t -u -v -w" ;;
+    "create") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --sdnotify --secret --security-opt --shm-size --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -e -h -i -l -m -p -t -u -v -w" ;;
     "diff") flags="--format --latest --log-level --root --runroot --runtime --storage-driver -l" ;;
     "events") flags="--filter --format --log-level --no-no-trunc --no-stream --no-trunc --root --runroot --runtime --since --storage-driver --stream --until -f" ;;
     "exec") flags="--detach --env --env-file --interactive --latest --log-level --privileged --root --runroot --runtime --storage-driver --tty --user --workdir -d -e -i -l -t -u -w" ;;
@@ -91,11 +92,18 @@ _tspod_complete() {
     "ps") flags="--all --filter --format --last --latest --log-level --namespace --no-trunc --noheading --quiet --root --runroot --runtime --size --sort --storage-driver -a -f -l -n -q -s" ;;
     "pull") flags="--all-tags --arch --authfile --cert-dir --creds --log-level --os --platform --progress --quiet --retry --retry-delay --root --runroot --runtime --storage-driver --tls-verify --variant -a -q" ;;
     "push") flags="--authfile --cert-dir --compression-format --creds --digestfile --format --log-level --progress --quiet --remove-signatures --retry --retry-delay --root --runroot --runtime --storage-driver --tls-verify -f -q" ;;
+    "quadlet") flags="--dryrun --log-level --no-verify --root --runroot --runtime --storage-driver --user" ;;
+    "quadlet install") flags="--log-level --replace --root --runroot --runtime --storage-driver" ;;
+    "quadlet list") flags="--format --log-level --noheading --root --runroot --runtime --storage-driver -n" ;;
+    "quadlet ls") flags="--format --log-level --noheading --root --runroot --runtime --storage-driver -n" ;;
+    "quadlet print") flags="--log-level --root --runroot --runtime --storage-driver --unit" ;;
+    "quadlet remove") flags="--ignore --log-level --root --runroot --runtime --storage-driver -i" ;;
+    "quadlet rm") flags="--ignore --log-level --root --runroot --runtime --storage-driver -i" ;;
     "rename") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "restart") flags="--all --latest --log-level --root --running --runroot --runtime --storage-driver --time -a -l -t" ;;
     "rm") flags="--all --cidfile --depend --force --ignore --latest --log-level --root --runroot --runtime --storage-driver --time --volumes -a -f -i -l -t -v" ;;
     "rmi") flags="--all --force --ignore --log-level --root --runroot --runtime --storage-driver -a -f -i" ;;
-    "run") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --detach --detach-keys --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --no-sig-proxy --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --secret --security-opt --shm-size --sig-proxy --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -d -e -h -i -l -m -p -t -u -v -w" ;;
+    "run") flags="--add-host --annotation --cap-add --cap-drop --cidfile --cpu-shares --cpus --detach --detach-keys --device --dns --entrypoint --env --env-file --env-host --group-add --hostname --init --init-path --interactive --label --log-driver --log-level --log-opt --memory --mount --name --network --no-read-only-tmpfs --no-sig-proxy --pids-limit --platform --privileged --publish --pull --read-only --read-only-tmpfs --replace --restart --rm --root --runroot --runtime --sdnotify --secret --security-opt --shm-size --sig-proxy --stop-signal --stop-timeout --storage-driver --tmpfs --tty --ulimit --user --userns --volume --workdir -c -d -e -h -i -l -m -p -t -u -v -w" ;;
     "save") flags="--compress --format --log-level --multi-image-archive --output --quiet --root --runroot --runtime --storage-driver -m -o -q" ;;
     "search") flags="--authfile --cert-dir --creds --format --limit --list-tags --log-level --no-trunc --root --runroot --runtime --storage-driver --tls-verify" ;;
     "secret create") flags="--driver --driver-opts --env --label --log-level --replace --root --runroot --runtime --storage-driver -d -l" ;;
