@@ -18,6 +18,7 @@ import {debug} from '../util/log.js'
 import {overlayMountOptions} from './mount.js'
 import {isLiveProcess, processStartTime} from '../util/lock.js'
 import {appendContainerEvent} from '../events/events.js'
+import {writeFileAtomic} from '../util/atomic.js'
 import {
   containerPaths,
   currentState,
@@ -149,6 +150,8 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
       error: undefined,
     }
     await writeState(store, record.id, running)
+    // For units that run `tspod start` with Type=forking: the process systemd watches.
+    await writeFileAtomic(join(paths.userdata, 'monitor.pid'), `${handle.monitorPid}\n`)
     await handle.start()
     debug('runtime start done: the container runs')
     appendContainerEvent(store.runRoot, record, 'start')

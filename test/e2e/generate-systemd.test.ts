@@ -1,0 +1,93 @@
+// `tspod generate systemd` as the unprivileged user: the units pass
+// systemd-analyze verify, and their Exec lines, run by hand as systemd would
+// run them (this host has no systemd user instance), start, notify, and stop
+// the container.
+import t, {type Test} from 'tap'
+import {chownSync, existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {parseUnitFile, section, lastValue, splitWords} from '../../src/systemd/unit-file.js'
+import {expectExit, fixture, makeStore, repoRoot, requireUser, runAsUser, tspod} from './harness.js'
+
+const user = requireUser()
+const store = makeStore(t)
+
+function execOf(text: string, key: string, unitName: string): string[] {
+  const service = section(parseUnitFile(text, unitName), 'Service')
+  const value = lastValue(service, key)
+  if (value === undefined) throw new Error(`no ${key}= in ${unitName}`)
+  return splitWords(value.replace(/^-/, '').replaceAll('%t', user.runtimeDir).replaceAll('%n', unitName).replaceAll('%%', '%').replaceAll('$$', '$'))
+}
+
+async function verify(t: Test, text: string, name: string): Promise<void> {
+  if (!existsSync('/usr/bin/systemd-analyze')) {
+    t.fail('systemd-analyze is not installed (Debian package systemd)')
+    return
+  }
+  const dir = join(store.dir, 'units')
+  await runAsUser(['mkdir', '-p', dir])
+  const r = await runAsUser(['sh', '-c', `cat > ${dir}/${name} && systemd-analyze --user verify --man=no ${dir}/${name}`], {input: text})
+  expectExit(t, r, 0)
+  t.equal(r.stderr, '', `systemd-analyze verify accepts ${name}`)
+}
+
+t.before(async () => {
+  expectExit(t, await tspod(t, store, ['import', fixture('busybox-rootfs.tar'), 'localhost/busybox']), 0)
+})
+t.teardown(async () => {
+  await tspod(t, store, ['rm', '-af', '-t', '0'])
+})
+
+t.test('--new: a unit that creates a fresh container, notified by the monitor', async t => {
+  expectExit(t, await tspod(t, store, ['create', '--name', 'svc', '-e', 'GREETING=hello world', '--label', 'app=svc', 'localhost/busybox', 'sh', '-c', 'echo "$GREETING"; exec sleep 1000']), 0)
+  const gen = await tspod(t, store, ['generate', 'systemd', '--new', '--name', '--restart-policy', 'always', 'svc'])
+  expectExit(t, gen, 0)
+  const text = gen.stdout + '\n'
+  t.match(text, /^# container-svc.service$/m)
+  t.match(text, /^Restart=always$/m)
+  t.match(text, /^Type=notify$/m)
+  await verify(t, text, 'container-svc.service')
+  expectExit(t, await tspod(t, store, ['rm', 'svc']), 0)
+
+  const socket = join(store.dir, 'notify.sock')
+  const start = execOf(text, 'ExecStart', 'container-svc.service')
+  const script = `python3 ${join(repoRoot, 'test', 'fixtures', 'notify-listen.py')} ${socket} 20 > ${store.dir}/notify.out & L=$!
+while [ ! -S ${socket} ]; do sleep 0.05; done
+NOTIFY_SOCKET=${socket} "$@"; rc=$?
+wait $L; cat ${store.dir}/notify.out; exit $rc`
+  const started = await runAsUser(['sh', '-c', script, 'sh', ...start])
+  expectExit(t, started, 0)
+  t.match(started.stdout, /READY=1/)
+  const ps = await tspod(t, store, ['ps', '--format', '{{.Names}} {{.Labels.app}}'])
+  t.equal(ps.stdout, 'svc svc', 'the container runs with its original options')
+  const logs = await tspod(t, store, ['logs', 'svc'])
+  t.equal(logs.stdout, 'hello world', 'an argument with a space survives the unit file')
+  expectExit(t, await runAsUser(execOf(text, 'ExecStop', 'container-svc.service')), 0)
+  expectExit(t, await runAsUser(execOf(text, 'ExecStopPost', 'container-svc.service')), 0)
+  t.equal((await tspod(t, store, ['ps', '-a', '-q'])).stdout, '', 'stop and stop-post leave no container')
+  t.notOk(existsSync(join(user.runtimeDir, 'container-svc.service.ctr-id')), 'nor the cid file')
+})
+
+t.test('without --new: Type=forking on the existing container, PIDFile is its monitor', async t => {
+  expectExit(t, await tspod(t, store, ['create', '--name', 'old', 'localhost/busybox', 'sleep', '1000']), 0)
+  const gen = await tspod(t, store, ['generate', 'systemd', '--name', '-t', '2', 'old'])
+  expectExit(t, gen, 0)
+  const text = gen.stdout + '\n'
+  t.match(text, /^Type=forking$/m)
+  await verify(t, text, 'container-old.service')
+  expectExit(t, await runAsUser(execOf(text, 'ExecStart', 'container-old.service')), 0)
+  const pidFile = lastValue(section(parseUnitFile(text, 'x'), 'Service'), 'PIDFile')!
+  const pid = readFileSync(pidFile, 'utf8').trim()
+  t.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'tspod-monitor', 'PIDFile names the monitor')
+  expectExit(t, await runAsUser(execOf(text, 'ExecStop', 'container-old.service')), 0)
+  const state = await tspod(t, store, ['inspect', '--format', '{{.State.Status}}', 'old'])
+  t.equal(state.stdout, 'exited')
+})
+
+t.test('bad input', async t => {
+  expectExit(t, await tspod(t, store, ['generate', 'systemd', 'nope']), 125, /no container with name or ID "nope" found/)
+  expectExit(t, await tspod(t, store, ['generate', 'systemd', '--restart-policy', 'sometimes', 'old']), 125, /sometimes is not a valid restart policy/)
+  if (user.switched) chownSync(store.dir, user.uid, user.gid)
+  const files = await tspod(t, store, ['generate', 'systemd', '--files', '--name', 'old'], {cwd: store.dir})
+  expectExit(t, files, 0)
+  t.equal(files.stdout, join(store.dir, 'container-old.service'))
+})
