@@ -10,8 +10,9 @@ _tspod_complete() {
   done
   local words="" flags=""
   case "$path" in
-    "") words="attach commit container cp create diff events exec export history image images import info inspect kill load login logout logs manifest mount pause port ps pull push quadlet rename restart rm rmi run save search secret start stop system tag top umount unmount unpause unshare untag version volume wait" ;;
+    "") words="attach commit container cp create diff events exec export generate history image images import info inspect kill load login logout logs manifest mount pause port ps pull push quadlet rename restart rm rmi run save search secret start stop system tag top umount unmount unpause unshare untag version volume wait" ;;
     "container") words="attach cleanup commit cp create diff exec exists export inspect kill list logs ls mount pause port prune ps remove rename restart rm run start stop top umount unmount unpause wait" ;;
+    "generate") words="systemd" ;;
     "image") words="exists history import inspect list load ls prune pull push remove rm save tag untag" ;;
     "manifest") words="inspect" ;;
     "quadlet") words="install list ls print remove rm" ;;
@@ -60,6 +61,7 @@ _tspod_complete() {
     "events") flags="--filter --format --log-level --no-no-trunc --no-stream --no-trunc --root --runroot --runtime --since --storage-driver --stream --until -f" ;;
     "exec") flags="--detach --env --env-file --interactive --latest --log-level --privileged --root --runroot --runtime --storage-driver --tty --user --workdir -d -e -i -l -t -u -w" ;;
     "export") flags="--log-level --output --root --runroot --runtime --storage-driver -o" ;;
+    "generate systemd") flags="--after --container-prefix --env --files --format --log-level --name --new --no-header --requires --restart-policy --restart-sec --root --runroot --runtime --separator --start-timeout --stop-timeout --storage-driver --time --wants -e -f -n -t" ;;
     "history") flags="--format --human --log-level --no-human --no-trunc --quiet --root --runroot --runtime --storage-driver -H -q" ;;
     "image exists") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "image history") flags="--format --human --log-level --no-human --no-trunc --quiet --root --runroot --runtime --storage-driver -H -q" ;;
