@@ -90,6 +90,15 @@ export function createOptionsFrom(ctx: CommandContext): CreateOptions {
     addHosts: flagList(ctx, 'add-host'),
     secrets: flagList(ctx, 'secret'),
     sdnotify: flagString(ctx, 'sdnotify') as CreateOptions['sdnotify'],
+    health: {
+      cmd: flagString(ctx, 'health-cmd'),
+      interval: flagString(ctx, 'health-interval'),
+      retries: flagString(ctx, 'health-retries'),
+      timeout: flagString(ctx, 'health-timeout'),
+      startPeriod: flagString(ctx, 'health-start-period'),
+      onFailure: flagString(ctx, 'health-on-failure'),
+      none: flagBool(ctx, 'no-healthcheck'),
+    },
     spec,
     createCommand: ['tspod', ...ctx.argv],
   }

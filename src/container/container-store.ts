@@ -78,6 +78,9 @@ export interface ContainerRecord {
   cidFile?: string
   /** `--secret` uses, without their data. */
   sdnotify?: 'container' | 'conmon' | 'ignore'
+  /** The healthcheck in the image config's shape (durations in nanoseconds), when there is one. */
+  healthcheck?: {Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number}
+  healthOnFailure?: 'none' | 'kill' | 'restart' | 'stop'
   secrets?: Array<{ID: string; Name: string; Target: string; Type: string; UID: number; GID: number; Mode: number}>
 }
 

@@ -30,6 +30,7 @@ import {
   type RestartPolicy,
 } from './container-store.js'
 import {writeEtcFiles} from './etc-files.js'
+import {parseOnFailure, resolveHealthcheck, type HealthFlags} from './health.js'
 import {readImageFile} from './image-files.js'
 import {parseSignal} from './signals.js'
 import {resolveVolumeMounts} from './volumes.js'
@@ -54,6 +55,8 @@ export interface CreateOptions {
   secrets?: string[]
   /** How a systemd NOTIFY_SOCKET is used when the container starts (podman-run(1) --sdnotify); default container. */
   sdnotify?: 'container' | 'conmon' | 'ignore'
+  /** --health-* flags; they override the image's HEALTHCHECK. */
+  health?: HealthFlags
   spec: ContainerOptions
   createCommand: string[]
   /** Removes an existing container of the same name, for --replace. */
@@ -166,6 +169,8 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
   if (options.rm && restartPolicy.name !== 'no') {
     throw new InvalidArgumentError('the --rm option conflicts with --restart, when the restartPolicy is not "" and "no"')
   }
+  const healthcheck = resolveHealthcheck(containerConfig.Healthcheck, options.health ?? {none: false})
+  const healthOnFailure = parseOnFailure(options.health?.onFailure)
   const stopSignal = parseSignal(options.stopSignal ?? containerConfig.StopSignal ?? 'SIGTERM')
   const logDriver = (options.logDriver ?? engine.config.containers.logDriver) as ContainerRecord['logDriver']
   if (!['k8s-file', 'none', 'passthrough'].includes(logDriver)) {
@@ -279,6 +284,8 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         cidFile: options.cidFile,
         secrets: secrets?.refs,
         sdnotify: options.sdnotify,
+        healthcheck,
+        healthOnFailure,
       }
       await writeNewContainer(store, record)
       return record

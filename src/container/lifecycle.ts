@@ -58,6 +58,14 @@ function notifyOptions(record: ContainerRecord): {env: NodeJS.ProcessEnv; sdnoti
   return {env, sdnotifySocket: socket}
 }
 
+/** A scheduled healthcheck: the monitor runs `tspod healthcheck run ID` every interval. */
+function healthOptions(engine: Engine, record: ContainerRecord): {healthIntervalMs?: number; healthCommand?: string[]} {
+  const interval = record.healthcheck?.Interval ?? 0
+  if (!record.healthcheck?.Test || interval <= 0) return {}
+  const base = cleanupCommand(engine, record.id)
+  return {healthIntervalMs: Math.round(interval / 1e6), healthCommand: [...base.slice(0, -3), 'healthcheck', 'run', record.id]}
+}
+
 function cleanupCommand(engine: Engine, id: string): string[] {
   return [process.execPath, join(packageRoot(), 'dist', 'main.js'), '--root', engine.store.graphRoot, '--runroot', engine.store.runRoot, '--storage-driver', engine.store.driver, 'container', 'cleanup', id]
 }
@@ -95,6 +103,8 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
   if (isActive(state)) throw new TspodError(`container ${record.name} is already running`)
   const paths = containerPaths(store, record.id)
   await rm(paths.exitFile, {force: true})
+  // Each start begins a healthcheck history of its own, in the `starting` state.
+  await rm(join(paths.userdata, 'health.json'), {force: true})
   await mkdir(paths.socketDir, {recursive: true, mode: 0o700})
   if (record.rootfsKind === 'copy') await prepareCopiedRootfs(engine, record)
   const cgroups = detectCgroups()
@@ -126,6 +136,7 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
     rmDirs: options.removeOnExit || (record.autoRemove && !options.attach) ? [paths.dir, paths.socketDir] : [],
     removableDirs: [paths.dir, paths.socketDir],
     ...notifyOptions(record),
+    ...healthOptions(engine, record),
     exitCommand: detachedCleanup ? cleanupCommand(engine, record.id) : undefined,
     slirp4netns: slirp,
   })

@@ -1,6 +1,7 @@
 /** What `ps` and `inspect` show of a container, in Podman's shapes. */
 import type {Store} from '../storage/store.js'
 import {formatTimeAgo} from '../util/units.js'
+import {readHealth} from './health-state.js'
 import {containerPaths, currentState, readRecord, type ContainerIndexEntry, type ContainerRecord, type ContainerState} from './container-store.js'
 
 export interface ContainerSummary {
@@ -91,9 +92,16 @@ export function summarize(store: Store, entry: ContainerIndexEntry): ListedConta
     Size: null,
     StartedAt: state.startedAt ? Math.floor(Date.parse(state.startedAt) / 1000) : -62135596800,
     State: state.status,
-    Status: statusText(state),
+    Status: statusText(state) + healthSuffix(store, record, state),
   }
   return {record, state, summary}
+}
+
+/** ps shows the health next to `Up …`, as Podman does: `Up 5 seconds (healthy)`. */
+function healthSuffix(store: Store, record: ContainerRecord, state: ContainerState): string {
+  if (!record.healthcheck || state.status !== 'running') return ''
+  const status = readHealth(store, record).Status
+  return status ? ` (${status})` : ''
 }
 
 function goTime(iso: string | undefined): string {
@@ -123,7 +131,7 @@ export function inspectContainer(store: Store, record: ContainerRecord, state: C
       Error: state.error ?? '',
       StartedAt: goTime(state.startedAt),
       FinishedAt: goTime(state.finishedAt),
-      Health: {Status: '', FailingStreak: 0, Log: null},
+      Health: readHealth(store, record),
     },
     Image: record.image,
     ImageName: record.imageName,
@@ -180,6 +188,7 @@ export function inspectContainer(store: Store, record: ContainerRecord, state: C
       StopSignal: record.stopSignal,
       StopTimeout: record.stopTimeout,
       CreateCommand: record.createCommand,
+      ...(record.healthcheck ? {Healthcheck: record.healthcheck, HealthcheckOnFailureAction: record.healthOnFailure ?? 'none'} : {}),
       Secrets: record.secrets?.map(s => ({ID: s.ID, Name: s.Name, UID: s.UID, GID: s.GID, Mode: s.Mode})) ?? null,
       Umask: '0022',
       Timeout: 0,

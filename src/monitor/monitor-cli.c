@@ -56,7 +56,8 @@ void options_parse(int argc, char **argv, struct options *o)
   o->rm_dirs = calloc((size_t)argc, sizeof *o->rm_dirs);
   o->removable_dirs = calloc((size_t)argc, sizeof *o->removable_dirs);
   o->exit_command_args = calloc((size_t)argc, sizeof *o->exit_command_args);
-  if (o->runtime_args == NULL || o->rm_dirs == NULL || o->removable_dirs == NULL || o->exit_command_args == NULL)
+  o->health_command_args = calloc((size_t)argc, sizeof *o->health_command_args);
+  if (o->runtime_args == NULL || o->rm_dirs == NULL || o->removable_dirs == NULL || o->exit_command_args == NULL || o->health_command_args == NULL)
     die_usage("calloc: out of memory");
 
   for (int i = 1; i < argc; i++) {
@@ -93,6 +94,12 @@ void options_parse(int argc, char **argv, struct options *o)
         die_usage("--log-driver %s: expected k8s-file, none or passthrough", driver);
     } else if (strcmp(arg, "--log-max-size") == 0) {
       o->log_max_size = number_of(argc, argv, &i, 1, LLONG_MAX);
+    } else if (strcmp(arg, "--health-interval-ms") == 0) {
+      o->health_interval_ms = number_of(argc, argv, &i, 1000, 365LL * 24 * 3600 * 1000);
+    } else if (strcmp(arg, "--health-command") == 0) {
+      o->health_command = value_of(argc, argv, &i);
+    } else if (strcmp(arg, "--health-command-arg") == 0) {
+      o->health_command_args[o->n_health_command_args++] = value_of(argc, argv, &i);
     } else if (strcmp(arg, "--sdnotify-container") == 0) {
       o->sdnotify_container = true;
     } else if (strcmp(arg, "--terminal") == 0) {
@@ -145,6 +152,8 @@ void options_parse(int argc, char **argv, struct options *o)
     die_usage("--mount-overlay and --mount-target: give both or neither");
   if (o->n_exit_command_args > 0 && o->exit_command == NULL)
     die_usage("--exit-command-arg: needs --exit-command");
+  if ((o->health_interval_ms > 0) != (o->health_command != NULL))
+    die_usage("--health-interval-ms and --health-command: give both or neither");
   if (o->sync_fd >= 0 && o->sync_fd == o->start_fd)
     die_usage("--sync-fd and --start-fd: must differ");
   if (o->log_driver == LOG_PASSTHROUGH && o->terminal)

@@ -159,3 +159,21 @@ void exit_command_run(const struct options *o)
   if (code != 0)
     report("run", -1, "exit command %s: exit status %d", o->exit_command, code);
 }
+
+pid_t health_command_start(const struct options *o)
+{
+  const char *argv[o->n_health_command_args + 2];
+  argv[0] = o->health_command;
+  for (size_t i = 0; i < o->n_health_command_args; i++)
+    argv[i + 1] = o->health_command_args[i];
+  argv[o->n_health_command_args + 1] = NULL;
+  int null_fd = open_dev_null(O_RDWR);
+  if (null_fd < 0)
+    return -1;
+  const int stdio[3] = {null_fd, null_fd, null_fd};
+  pid_t pid = spawn_process((char *const *)argv, stdio, NULL, 0);
+  close(null_fd);
+  if (pid < 0)
+    report_errno("run", "fork %s", o->health_command);
+  return pid;
+}

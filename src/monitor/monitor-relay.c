@@ -164,6 +164,8 @@ static void reap_children(void)
       exited = true;
       relay->exit_code = status_code(status);
       relay->finished_ns = now_ns();
+    } else if (pid == relay->health_pid) {
+      relay->health_pid = 0;
     } else if (pid == relay->slirp_pid) {
       relay->slirp_pid = 0;
       if (!exited)
@@ -228,9 +230,23 @@ int relay_run(struct relay_state *r)
   struct ctr_stdio *s = r->stdio;
   struct pollfd fds[P_CLIENTS + ATTACH_MAX_CLIENTS];
   int64_t drain_deadline = 0;
+  const int64_t health_every_ns = r->opts != NULL ? (int64_t)r->opts->health_interval_ms * 1000000 : 0;
+  int64_t health_due = health_every_ns > 0 ? now_ns() + health_every_ns : 0;
   for (;;) {
     bool blocked = attach_output_blocked();
     int timeout = -1;
+    /* The schedule of `--health-interval`: one check at a time; a check still running skips its turn. */
+    if (health_due != 0 && !exited) {
+      int64_t now = now_ns();
+      if (now >= health_due) {
+        if (r->health_pid == 0) {
+          pid_t pid = health_command_start(r->opts);
+          r->health_pid = pid > 0 ? pid : 0;
+        }
+        health_due = now + health_every_ns;
+      }
+      timeout = (int)((health_due - now) / 1000000) + 1;
+    }
     if (exited) {
       if (s->out < 0 && s->err < 0)
         break;

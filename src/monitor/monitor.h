@@ -56,6 +56,10 @@ struct options {
   const char *slirp4netns;
   const char *sdnotify_socket;
   bool sdnotify_container; /* the container sends READY=1 itself; we send MAINPID only */
+  long long health_interval_ms; /* 0: no scheduled healthcheck */
+  const char *health_command;
+  const char **health_command_args;
+  size_t n_health_command_args;
 };
 
 /* monitor-notify.c: MAINPID (and READY=1) to NOTIFY_SOCKET once the container runs. */
@@ -170,6 +174,8 @@ struct relay_state {
   int exit_code;       /* set once the container has been reaped */
   int64_t finished_ns; /* when it was reaped, Unix nanoseconds */
   bool remove_requested; /* a client asked for the removable dirs to go after cleanup */
+  const struct options *opts;
+  pid_t health_pid;        /* the healthcheck command running now, or 0 */
 };
 int relay_run(struct relay_state *r);
 
@@ -177,6 +183,8 @@ int relay_run(struct relay_state *r);
 void exit_file_write(const char *path, int exit_code, int64_t finished_ns);
 void remove_tree(const char *dir);
 void exit_command_run(const struct options *o);
+/* Starts the healthcheck command without waiting; its pid, or -1 after reporting. */
+pid_t health_command_start(const struct options *o);
 
 /* monitor-net.c: slirp4netns for the default rootless network; the pid, or -1 after reporting the failure. */
 pid_t slirp_start(const struct options *o, pid_t container_pid);

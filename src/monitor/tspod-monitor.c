@@ -364,6 +364,7 @@ int main(int argc, char **argv)
       .container_pid = container_pid,
       .slirp_pid = slirp_pid,
       .signal_fd = signal_fd,
+      .opts = &opts,
   };
   int exit_code = relay_run(&relay);
   slirp_pid = relay.slirp_pid;

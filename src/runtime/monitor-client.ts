@@ -81,6 +81,9 @@ export interface MonitorStartOptions {
   sdnotifySocket?: string
   /** --sdnotify-container: the container sends READY=1 itself (the runtime passes the socket in); the monitor sends MAINPID only. */
   sdnotifyContainer?: boolean
+  /** Run healthCommand every this many milliseconds while the container runs. */
+  healthIntervalMs?: number
+  healthCommand?: string[]
   /** The monitor's environment (the runtime and the exit command inherit it); default process.env. */
   env?: NodeJS.ProcessEnv
 }
@@ -192,6 +195,12 @@ export function monitorArgs(opts: MonitorStartOptions): string[] {
   add('--slirp4netns', opts.slirp4netns)
   add('--sdnotify-socket', opts.sdnotifySocket)
   if (opts.sdnotifyContainer) args.push('--sdnotify-container')
+  if (opts.healthIntervalMs && opts.healthCommand && opts.healthCommand.length > 0) {
+    const [path, ...rest] = opts.healthCommand
+    add('--health-interval-ms', opts.healthIntervalMs)
+    add('--health-command', path)
+    for (const arg of rest) add('--health-command-arg', arg)
+  }
   return args
 }
 
