@@ -4,7 +4,7 @@
 // path, and builds the C helpers into build/.
 import {build} from 'esbuild'
 import {execFileSync} from 'node:child_process'
-import {readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -22,7 +22,11 @@ function walk(dir) {
 }
 
 export async function buildDist() {
-  rmSync(join(root, 'dist'), {recursive: true, force: true})
+  // Built beside dist/ and swapped in: a tspod running meanwhile (a test, a
+  // service) never finds dist/ half-written or missing.
+  const dist = join(root, 'dist')
+  const fresh = `${dist}.new-${process.pid}`
+  rmSync(fresh, {recursive: true, force: true})
   // Every entry point is bundled on its own, without shared chunks: Node 20's
   // ESM loader costs about 1 ms per module file, so loading `run`'s handler
   // as 28 split chunks took 26 ms and as one file takes 9 ms (measured).
@@ -42,7 +46,7 @@ export async function buildDist() {
   }
   await build({
     entryPoints,
-    outdir: join(root, 'dist'),
+    outdir: fresh,
     outbase: join(root, 'src'),
     bundle: true,
     splitting: false,
@@ -58,11 +62,15 @@ export async function buildDist() {
       TSPOD_BUILT: JSON.stringify(built || '0'),
     },
   })
-  writeCommandTable()
+  writeCommandTable(fresh)
+  const old = `${dist}.old-${process.pid}`
+  if (existsSync(dist)) renameSync(dist, old)
+  renameSync(fresh, dist)
+  rmSync(old, {recursive: true, force: true})
 }
 
 /** dist/commands.json: the parts of oclif's manifest the fast path needs. */
-export function writeCommandTable() {
+export function writeCommandTable(dir = join(root, 'dist')) {
   const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8'))
   const commands = Object.values(manifest.commands).map(c => ({
     id: c.id,
@@ -81,7 +89,9 @@ export function writeCommandTable() {
     stopAtFirstArg: c.stopAtFirstArg || undefined,
     needsUserNamespace: c.needsUserNamespace || undefined,
   }))
-  writeFileSync(join(root, 'dist/commands.json'), JSON.stringify({version: pkg.version, commands}))
+  const tmp = join(dir, `.commands.json.${process.pid}`)
+  writeFileSync(tmp, JSON.stringify({version: pkg.version, commands}))
+  renameSync(tmp, join(dir, 'commands.json'))
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
