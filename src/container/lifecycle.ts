@@ -101,6 +101,11 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
   if (!options.fromCleanup && monitorRunning(engine, record.id)) await waitForExit(engine, record.id, {monitor: true, timeoutMs: 10_000})
   const state = currentState(store, record.id)
   if (isActive(state)) throw new TspodError(`container ${record.name} is already running`)
+  // A monitor killed with SIGKILL left its rootfs mounted and the runtime's state behind: clear both, or `runtime create` refuses the ID.
+  if (!monitorRunning(engine, record.id) && existsSync(join(runtimeStateDir(store), record.id))) {
+    debug(`clearing what a killed monitor left of ${record.id.slice(0, 12)}`)
+    await runInNamespace(store.runRoot, ['sh', '-c', 'umount -l "$1" 2>/dev/null; "$2" --root "$3" delete --force "$4" >/dev/null 2>&1; true', 'sh', containerPaths(store, record.id).merged, record.runtime.path, runtimeStateDir(store), record.id])
+  }
   const paths = containerPaths(store, record.id)
   await rm(paths.exitFile, {force: true})
   // Each start begins a healthcheck history of its own, in the `starting` state.

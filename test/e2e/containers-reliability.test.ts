@@ -89,6 +89,8 @@ t.test('kill -9 of the CLI during run and rm, and of a monitor', async t => {
   t.equal((await tspod(t, store, ['inspect', '--format', '{{.State.Status}}', 'orphan'])).stdout, 'running', 'the container outlives its monitor')
   expectExit(t, await tspod(t, store, ['stop', '-t', '1', 'orphan']), 0)
   t.equal((await tspod(t, store, ['inspect', '--format', '{{.State.Status}}', id])).stdout, 'exited', 'stop works without the monitor')
+  expectExit(t, await tspod(t, store, ['start', 'orphan']), 0)
+  t.equal((await tspod(t, store, ['inspect', '--format', '{{.State.Status}}', id])).stdout, 'running', 'and it starts again: what the killed monitor left is cleared')
   // Everything goes away, nothing leaks.
   expectExit(t, await tspod(t, store, ['rm', '-af', '-t', '0']), 0)
   t.equal((await tspod(t, store, ['ps', '-aq'])).stdout, '')
