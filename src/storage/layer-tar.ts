@@ -42,6 +42,8 @@ export interface ExtractReport {
 export interface PackOptions {
   /** Clamp every mtime to at most this many seconds since the epoch (reproducible builds). */
   sourceDateEpoch?: number
+  /** Give every entry this mtime (seconds since the epoch), whatever the file says: build --timestamp. */
+  timestamp?: number
   /** Read xattrs (carried ones and overlay opaque markers) with getfattr; default true. */
   xattrs?: boolean
   onWarning?: (msg: string) => void

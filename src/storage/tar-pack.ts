@@ -87,6 +87,7 @@ class TreePacker {
   /** dev:ino → the first path written for it, for hard links. */
   private readonly inodes = new Map<string, string>()
   private readonly epoch: number | undefined
+  private readonly timestamp: number | undefined
 
   constructor(
     private readonly root: string,
@@ -96,6 +97,7 @@ class TreePacker {
     private readonly warn: (msg: string) => void,
   ) {
     this.epoch = options.sourceDateEpoch
+    this.timestamp = options.timestamp
   }
 
   async packRoot(): Promise<void> {
@@ -170,7 +172,9 @@ class TreePacker {
   private baseHeader(rel: string, stats: Stats): HeaderArgument {
     const header: HeaderArgument = {
       name: rel,
-      mode: Number(stats.mode) & 0o7777,
+      // The whole st_mode: the writer keeps only the permission bits, and a bare 0 (chmod 0000) would
+      // make tar-stream substitute its default 0644.
+      mode: Number(stats.mode),
       uid: Number(stats.uid),
       gid: Number(stats.gid),
       mtime: this.clampedMtime(stats),
@@ -185,6 +189,7 @@ class TreePacker {
   }
 
   private clampedMtime(stats: Stats): Date {
+    if (this.timestamp !== undefined) return new Date(this.timestamp * 1000)
     let seconds = Number(stats.mtimeMs / 1000n)
     if (seconds < 0) seconds = 0
     if (this.epoch !== undefined && seconds > this.epoch) seconds = this.epoch
