@@ -7,13 +7,14 @@
  * to another host.
  */
 import type {Readable} from 'node:stream'
+import {setTimeout as delay} from 'node:timers/promises'
 import {RegistryError, TspodError} from '../errors/index.js'
 import {debug} from '../util/log.js'
 import {basicAuthorization, parseChallenges, type Credentials} from './auth.js'
-import {createHttpsAgent, type TlsMaterial} from './tls.js'
+import {exchange, type RegistryResponse} from './http-exchange.js'
+import {createHttpsAgent, describeTlsFailure, type TlsMaterial} from './tls.js'
 
-type FetchModule = typeof import('node-fetch')
-export type FetchResponse = import('node-fetch').Response
+export type FetchResponse = RegistryResponse
 
 export interface RegistryClientOptions {
   /** `host[:port]` as it appears in references. */
@@ -46,16 +47,11 @@ export interface RequestOptions {
 }
 
 const MAX_REDIRECTS = 5
+/** How long plain HTTP may answer alone before TLS is tried too, for an insecure registry with a port. */
+const PLAIN_HEAD_START_MS = 50
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED', 'UND_ERR_SOCKET'])
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_TLS_|ERR_SSL_|EPROTO$|HOSTNAME_MISMATCH)/
-
-let fetchModule: Promise<FetchModule> | undefined
-
-function loadFetch(): Promise<FetchModule> {
-  fetchModule ??= import('node-fetch')
-  return fetchModule
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms))
@@ -72,7 +68,7 @@ export function isTlsError(err: unknown): boolean {
 
 export class RegistryClient {
   readonly registry: string
-  private baseUrl?: string
+  private basePromise?: Promise<string>
   private agents: {http?: import('node:http').Agent; https?: import('node:https').Agent} = {}
   private tokens = new Map<string, string>()
   private challenge?: {scheme: string; params: Record<string, string>}
@@ -83,38 +79,62 @@ export class RegistryClient {
   }
 
   /** The registry's base URL after the ping: https://host, or http://host for an insecure one that speaks no TLS. */
-  async base(): Promise<string> {
-    if (this.baseUrl) return this.baseUrl
-    const host = this.options.endpoint ?? this.registry
-    const https = `https://${host}`
-    const what = `pinging container registry ${this.registry}`
-    try {
-      await this.ping(https)
-      this.baseUrl = https
-    } catch (err) {
-      if (err instanceof TspodError) throw err
-      if (!this.options.insecure) throw this.networkError(err, what)
-      debug(`${https}/v2/ failed (${(err as Error).message}); trying plain HTTP as ${this.registry} is insecure`)
-      const http = `http://${host}`
-      try {
-        await this.ping(http)
-      } catch (err2) {
-        if (err2 instanceof TspodError) throw err2
-        throw this.networkError(err2, what)
-      }
-      this.baseUrl = http
-    }
-    return this.baseUrl
+  base(): Promise<string> {
+    // Memoized as a promise: blobs fetched concurrently share one ping.
+    this.basePromise ??= this.findBase()
+    return this.basePromise
   }
 
-  private async ping(base: string): Promise<void> {
+  private async findBase(): Promise<string> {
+    const host = this.options.endpoint ?? this.registry
+    const https = `https://${host}`
+    const http = `http://${host}`
+    const what = `pinging container registry ${this.registry}`
+    if (this.options.insecure && /:\d+$/.test(host)) {
+      // One port is one server, speaking TLS or plain HTTP, never both: when
+      // plain HTTP gets a registry's answer, TLS would fail there, and its
+      // set-up (about 25 ms of CPU) is better not spent. Plain HTTP gets a
+      // head start; TLS begins when it fails or is slow, and the first to
+      // succeed is the one.
+      const plain = settle(this.ping(http))
+      const early = await Promise.race([plain, delay(PLAIN_HEAD_START_MS, undefined, {ref: false})])
+      if (early && 'value' in early) return this.useBase(http, early.value)
+      const secure = settle(this.ping(https))
+      const winner = await firstSuccess([{base: https, outcome: secure}, {base: http, outcome: plain}])
+      if (winner) return this.useBase(winner.base, winner.value)
+      const tls = await secure
+      const error = 'error' in tls ? tls.error : undefined
+      if (error instanceof TspodError) throw error
+      throw this.networkError(error, what)
+    }
+    // HTTPS is preferred even for an insecure registry; plain HTTP is pinged
+    // at the same time so that a registry without TLS costs no extra round trip.
+    const secure = settle(this.ping(https))
+    const plain = this.options.insecure ? settle(this.ping(http)) : undefined
+    const tls = await secure
+    if ('value' in tls) return this.useBase(https, tls.value)
+    if (tls.error instanceof TspodError) throw tls.error
+    if (!plain) throw this.networkError(tls.error, what)
+    debug(`${https}/v2/ failed (${(tls.error as Error).message}); using plain HTTP as ${this.registry} is insecure`)
+    const outcome = await plain
+    if ('error' in outcome) {
+      if (outcome.error instanceof TspodError) throw outcome.error
+      throw this.networkError(outcome.error, what)
+    }
+    return this.useBase(http, outcome.value)
+  }
+
+  private useBase(base: string, challenge: {scheme: string; params: Record<string, string>} | undefined): string {
+    this.challenge = challenge
+    return base
+  }
+
+  /** Ping /v2/; returns the authentication challenge when the registry wants one. */
+  private async ping(base: string): Promise<{scheme: string; params: Record<string, string>} | undefined> {
     const res = await this.send(`${base}/v2/`, {method: 'GET', headers: {}}, 0)
     await drain(res)
-    if (res.status === 401) {
-      this.challenge = parseChallenges(res.headers.get('www-authenticate') ?? '')[0]
-      return
-    }
-    if (res.status >= 200 && res.status < 300) return
+    if (res.status === 401) return parseChallenges(res.headers.get('www-authenticate') ?? '')[0]
+    if (res.status >= 200 && res.status < 300) return undefined
     if (res.status === 404) throw new RegistryError(`pinging container registry ${this.registry}: ${base}/v2/ answers 404: not a registry speaking the distribution API v2`)
     throw new RegistryError(`pinging container registry ${this.registry}: ${base}/v2/ answers ${res.status} ${res.statusText}`)
   }
@@ -221,7 +241,7 @@ export class RegistryClient {
     }
     if (res.status === 401 || res.status === 403) {
       await drain(res)
-      throw new RegistryError(`authenticating to ${this.registry}: ${creds ? 'invalid username/password' : 'the registry requires authentication'}`, {hint: `Run: tspod login ${this.registry}`})
+      throw new RegistryError(`authenticating to ${this.registry}: ${creds?.identityToken ? 'the token server refused the identity token' : creds ? 'invalid username/password' : 'the registry requires authentication'}`, {hint: `Run: tspod login ${this.registry}`})
     }
     if (!res.ok) {
       await drain(res)
@@ -235,18 +255,10 @@ export class RegistryClient {
 
   /** One HTTP exchange with redirects followed by hand; Authorization is dropped when a redirect leaves the host. */
   private async send(url: string, init: {method: string; headers: Record<string, string>; body?: Buffer | Readable}, hops: number): Promise<FetchResponse> {
-    const {default: fetch} = await loadFetch()
     const target = new URL(url)
     const agent = await this.agentFor(target.protocol)
     debug(`${init.method} ${url}`)
-    const res = await fetch(url, {
-      method: init.method,
-      headers: {'User-Agent': 'tspod', ...init.headers},
-      body: init.body as never,
-      redirect: 'manual',
-      agent,
-      compress: false,
-    })
+    const res = await exchange(target, {method: init.method, headers: {'User-Agent': 'tspod', ...init.headers}, body: init.body, agent})
     if (!REDIRECTS.has(res.status)) return res
     const location = res.headers.get('location')
     if (!location) return res
@@ -274,11 +286,8 @@ export class RegistryClient {
   private networkError(err: unknown, what: string): RegistryError {
     const message = (err as Error)?.message ?? String(err)
     if (isTlsError(err)) {
-      const where = this.options.tls.dir ? `${this.options.tls.dir}` : `~/.config/containers/certs.d/${this.registry}/ca.crt`
-      return new RegistryError(`${what}: TLS with ${this.registry} failed: ${message}`, {
-        hint: `Put the registry's CA certificate in ${where}, or use --tls-verify=false (or insecure = true in registries.conf) for a registry you trust`,
-        cause: err,
-      })
+      const failure = describeTlsFailure(err, this.registry, this.options.tls)
+      return new RegistryError(`${what}: ${failure.message}`, {hint: failure.hint, cause: err})
     }
     return new RegistryError(`${what}: contacting ${this.registry}: ${message}`, {cause: err})
   }
@@ -311,6 +320,25 @@ async function errorDetail(res: FetchResponse): Promise<string> {
   } catch {
     return ''
   }
+}
+
+type Outcome<T> = {value: T} | {error: unknown}
+
+function settle<T>(promise: Promise<T>): Promise<Outcome<T>> {
+  return promise.then(value => ({value}), (error: unknown) => ({error}))
+}
+
+/** The first of `candidates` to succeed, or undefined when all fail. */
+function firstSuccess<T>(candidates: Array<{base: string; outcome: Promise<Outcome<T>>}>): Promise<{base: string; value: T} | undefined> {
+  return new Promise(resolve => {
+    let left = candidates.length
+    for (const {base, outcome} of candidates) {
+      void outcome.then(result => {
+        if ('value' in result) resolve({base, value: result.value})
+        else if (--left === 0) resolve(undefined)
+      })
+    }
+  })
 }
 
 /** Read and drop a body so the connection can be reused. */

@@ -3,13 +3,16 @@
  * kept in the primary auth file (Podman's: $XDG_RUNTIME_DIR/containers/auth.json,
  * or --authfile / REGISTRY_AUTH_FILE), written atomically with mode 0600.
  * Other keys of the file (credHelpers, credsStore, other registries) are kept.
+ * When a credential helper applies (registries.conf credential-helpers, or
+ * the file's credHelpers entry or credsStore) the helper keeps them instead.
  */
 import {mkdirSync, readFileSync} from 'node:fs'
 import {dirname} from 'node:path'
+import {credentialStoreFor} from '../config/auth-files.js'
 import {lookupAuth, primaryAuthFile, type EngineConfig} from '../config/index.js'
 import {ConfigError, InvalidArgumentError, isErrno} from '../errors/index.js'
 import {writeFileAtomic} from '../util/atomic.js'
-import type {Credentials} from './auth.js'
+import {eraseWithCredentialHelper, storeWithCredentialHelper, type Credentials} from './auth.js'
 import {openRegistryClient, type RegistryAccessOptions} from './session.js'
 
 /** `https://quay.io/` → `quay.io`; `quay.io/ns/repo` stays (a login for that namespace only). */
@@ -60,6 +63,11 @@ export function storedCredentials(config: EngineConfig, key: string, authfile?: 
 /** Check the credentials with the registry, then store them. Returns the file written. */
 export async function loginRegistry(config: EngineConfig, key: string, creds: Credentials, access: RegistryAccessOptions): Promise<string> {
   await verifyLogin(config, key, creds, access)
+  const helper = credentialStoreFor(key, helperLookup(config, access.authfile))
+  if (helper !== undefined) {
+    await storeWithCredentialHelper(helper, key, creds)
+    return `docker-credential-${helper}`
+  }
   const file = primaryAuthFile(config.paths, access.authfile)
   const data = readAuthJson(file)
   const auths = typeof data.auths === 'object' && data.auths !== null && !Array.isArray(data.auths) ? data.auths : {}
@@ -81,8 +89,14 @@ export async function verifyLogin(config: EngineConfig, key: string, creds: Cred
 
 export type LogoutResult = 'removed' | 'not-logged-in'
 
-/** Remove one registry's entry from the primary auth file. */
+function helperLookup(config: EngineConfig, authfile: string | undefined) {
+  return {paths: config.paths, authfile, credentialHelpers: config.registries.credentialHelpers.length > 0 ? config.registries.credentialHelpers : undefined}
+}
+
+/** Remove one registry's credentials: from its credential helper, or from the primary auth file. */
 export async function logoutRegistry(config: EngineConfig, key: string, authfile?: string): Promise<LogoutResult> {
+  const helper = credentialStoreFor(key, helperLookup(config, authfile))
+  if (helper !== undefined) return (await eraseWithCredentialHelper(helper, key)) ? 'removed' : 'not-logged-in'
   const file = primaryAuthFile(config.paths, authfile)
   const data = readAuthJson(file)
   const auths = data.auths as Record<string, unknown> | undefined
@@ -96,6 +110,8 @@ export async function logoutRegistry(config: EngineConfig, key: string, authfile
 export async function logoutAll(config: EngineConfig, authfile?: string): Promise<void> {
   const file = primaryAuthFile(config.paths, authfile)
   const data = readAuthJson(file)
+  const helpers = typeof data.credHelpers === 'object' && data.credHelpers !== null ? Object.entries(data.credHelpers) : []
+  for (const [registry, helper] of helpers) if (typeof helper === 'string' && helper !== '') await eraseWithCredentialHelper(helper, registry)
   if (!data.auths || Object.keys(data.auths).length === 0) return
   data.auths = {}
   await writeAuthJson(file, data)

@@ -8,20 +8,25 @@
  * verifies digest and size while it extracts. Each layer is committed as soon
  * as it is complete, so an interrupted pull finds it by ChainID next time and
  * fetches only what is missing; the image itself appears only when
- * commitImage records it, so nothing partial is ever visible.
+ * commitImage records it, so nothing partial is ever visible. Within one
+ * blob, the bytes received are kept in tmp/ as they arrive, and the next
+ * attempt (or the next pull) asks for the rest with a Range request.
  */
-import {createWriteStream} from 'node:fs'
+import {createReadStream, createWriteStream, statSync, type WriteStream} from 'node:fs'
 import {rm} from 'node:fs/promises'
-import type {Readable} from 'node:stream'
+import {join} from 'node:path'
+import {Readable, Transform, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {pullSources, type EngineConfig} from '../config/index.js'
 import {InvalidArgumentError, RegistryError, StorageError, TspodError} from '../errors/index.js'
 import {MEDIA, hostPlatform, type Descriptor, type ImageConfig, type ImageIndexManifest, type Manifest, type Platform} from '../image/oci.js'
 import {formatReference, normalizeReference, parseReference, referenceName, type NamedReference} from '../image/reference.js'
-import {resolveShortName} from '../image/short-names.js'
+import {recordPromptChoice, resolveForPull, resolveShortName} from '../image/short-names.js'
 import {commitImage, discardStaged, stageBytes, stageLayer, type StagedBlob, type StagedLayer} from '../image/stage.js'
+import {digestHex} from '../storage/digest.js'
 import {DigestingStream, chainIds, sha256} from '../storage/hashing.js'
 import type {Store} from '../storage/store.js'
+import {acquireLock} from '../util/lock.js'
 import {debug} from '../util/log.js'
 import {repositoryScope} from './auth.js'
 import {drain, type RegistryClient} from './client.js'
@@ -35,6 +40,8 @@ export interface PullOptions extends RegistryAccessOptions {
   rootless: boolean
   /** Whether the user can be asked (short names); without it the candidates are tried in order. */
   isTTY?: boolean
+  /** Asks the user to pick one short-name candidate (see resolveForPull). */
+  chooseShortName?: (candidates: string[]) => Promise<string>
   onEvent?: TransferListener
   onWarning?: (message: string) => void
 }
@@ -80,7 +87,7 @@ async function pullAllTags(config: EngineConfig, store: Store, input: string, op
 
 /** Pull one image: the short-name candidates and mirrors in order, the first that has it wins. */
 export async function pullImage(config: EngineConfig, store: Store, input: string, options: PullOptions): Promise<PullReport> {
-  const resolution = resolveShortName(input, {registries: config.registries, isTTY: false})
+  const resolution = await resolveForPull(input, config.registries, {isTTY: options.isTTY ?? false, choose: options.chooseShortName})
   const errors: TspodError[] = []
   for (const candidate of resolution.candidates) {
     const wanted = normalizeReference(candidate)
@@ -88,7 +95,9 @@ export async function pullImage(config: EngineConfig, store: Store, input: strin
       options.onEvent?.({type: 'trying', reference: formatReference(source.reference)})
       const client = openRegistryClient(config, referenceName(source.reference), options, source.insecure)
       try {
-        return await pullFrom(client, store, source.reference, wanted, options)
+        const report = await pullFrom(client, store, source.reference, wanted, options)
+        await recordPromptChoice(config.registries, resolution, candidate).catch((err: Error) => options.onWarning?.(`recording the short-name alias: ${err.message}`))
+        return report
       } catch (err) {
         if (!(err instanceof RegistryError)) throw err
         debug(`pulling ${formatReference(source.reference)}: ${err.message}`)
@@ -127,7 +136,8 @@ async function pullFrom(client: RegistryClient, store: Store, source: NamedRefer
   const manifest = parseManifest(target, shown)
   if ('manifests' in manifest) throw new RegistryError(`${shown}: a manifest list names another manifest list`)
   const name = wanted.digest ? `${referenceName(wanted)}@${wanted.digest}` : formatReference(wanted)
-  return storeImage(client, store, path, scope, shown, target, manifest, name, options)
+  // The list's digest names the image too, as Podman records it (RepoDigests hold both).
+  return storeImage(client, store, path, scope, shown, target, manifest, name, options, target === top ? [] : [top.digest])
 }
 
 export async function fetchManifest(client: RegistryClient, store: Store, path: string, reference: string, scope: string, shown: string): Promise<FetchedManifest> {
@@ -203,7 +213,7 @@ function defaultVariant(architecture: string): string | undefined {
   return undefined
 }
 
-async function storeImage(client: RegistryClient, store: Store, path: string, scope: string, shown: string, target: FetchedManifest, manifest: Manifest, name: string, options: PullOptions): Promise<PullReport> {
+async function storeImage(client: RegistryClient, store: Store, path: string, scope: string, shown: string, target: FetchedManifest, manifest: Manifest, name: string, options: PullOptions, listDigests: string[]): Promise<PullReport> {
   const emit = options.onEvent
   emit?.({type: 'signatures'})
   const configDigest = manifest.config.digest
@@ -242,6 +252,7 @@ async function storeImage(client: RegistryClient, store: Store, path: string, sc
       layers,
       names: [name],
       created: config.created ?? new Date().toISOString(),
+      digests: listDigests,
     })
     return {id: record.id, name}
   } catch (err) {
@@ -269,33 +280,161 @@ async function fetchLayer(client: RegistryClient, store: Store, path: string, sc
     return {record, blob, skippedDevices: []}
   }
   emit?.({type: 'blob-start', digest, size: descriptor.size, what: 'blob'})
+  const partial = await claimPartial(store, digest)
   const retries = options.retry ?? 3
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const res = await client.request(`/v2/${path}/blobs/${digest}`, {scope, what})
-      const body = (res.body as unknown as Readable).pipe(new ProgressStream(digest, descriptor.size, emit))
-      ;(res.body as unknown as Readable).on('error', err => body.destroy(err))
-      const staged = await stageLayer(store, body, {parent, expected: {digest, size: descriptor.size}, mediaType: descriptor.mediaType, rootless: options.rootless, onWarning: options.onWarning})
-      if (staged.record.diffId !== diffId) {
-        await discardStaged(store, [staged], [])
-        throw new StorageError(`${what}: the layer has diffID ${staged.record.diffId}, but the image config lists ${diffId}`, {hint: 'The image in the registry is inconsistent; nothing was stored'})
+  try {
+    for (let attempt = 0; ; attempt++) {
+      let opened: OpenedBlob | undefined
+      try {
+        opened = await openBlob(client, path, scope, what, descriptor, partial?.path, emit)
+        const staged = await stageLayer(store, opened.stream, {parent, expected: {digest, size: descriptor.size}, mediaType: descriptor.mediaType, rootless: options.rootless, onWarning: options.onWarning, blobWrittenTo: partial?.path})
+        if (staged.record.diffId !== diffId) {
+          await discardStaged(store, [staged], [])
+          throw new StorageError(`${what}: the layer has diffID ${staged.record.diffId}, but the image config lists ${diffId}`, {hint: 'The image in the registry is inconsistent; nothing was stored'})
+        }
+        // Committed now so an interrupted pull finds it next time; no image refers to it until commitImage.
+        await commitInTurn(store, async () => {
+          if (staged.blob.path) await store.commitBlob(staged.blob.path, staged.blob.digest)
+          if (staged.dir) await store.commitLayer(staged.dir, staged.record.id)
+        })
+        emit?.({type: 'blob-done', digest, what: 'blob'})
+        if (staged.skippedDevices.length > 0) {
+          options.onWarning?.(`${what}: skipped ${staged.skippedDevices.length} device node(s) that cannot be created rootless (first: /${staged.skippedDevices[0]})`)
+        }
+        return {record: staged.record, blob: {digest: staged.blob.digest, size: staged.blob.size}, skippedDevices: staged.skippedDevices}
+      } catch (err) {
+        await opened?.close()
+        // Only a download cut short is worth resuming: complete bytes that failed a check are wrong bytes.
+        if (partial && partialSize(partial.path) >= descriptor.size) await rm(partial.path, {force: true})
+        const final = err instanceof RegistryError || (err instanceof StorageError && /diffID/.test(err.message)) || attempt >= retries
+        if (final) throw asBlobError(err, what)
+        debug(`${what}: ${(err as Error).message}; fetching it again`)
+        await new Promise(resolve => setTimeout(resolve, (options.retryDelayMs ?? 1000) * 2 ** attempt))
       }
-      // Committed now so an interrupted pull finds it next time; no image refers to it until commitImage.
-      await store.withWriteLock(async () => {
-        if (staged.blob.path) await store.commitBlob(staged.blob.path, staged.blob.digest)
-        if (staged.dir) await store.commitLayer(staged.dir, staged.record.id)
-      })
-      emit?.({type: 'blob-done', digest, what: 'blob'})
-      if (staged.skippedDevices.length > 0) {
-        options.onWarning?.(`${what}: skipped ${staged.skippedDevices.length} device node(s) that cannot be created rootless (first: /${staged.skippedDevices[0]})`)
-      }
-      return {record: staged.record, blob: {digest: staged.blob.digest, size: staged.blob.size}, skippedDevices: staged.skippedDevices}
-    } catch (err) {
-      const final = err instanceof RegistryError || (err instanceof StorageError && /diffID/.test(err.message)) || attempt >= retries
-      if (final) throw asBlobError(err, what)
-      debug(`${what}: ${(err as Error).message}; fetching it again`)
-      await new Promise(resolve => setTimeout(resolve, (options.retryDelayMs ?? 1000) * 2 ** attempt))
     }
+  } finally {
+    await partial?.release()
+  }
+}
+
+/** Layer commits of one pull take the store lock in turn: contending for it within one process would only poll. */
+const commitQueues = new WeakMap<Store, Promise<unknown>>()
+
+function commitInTurn(store: Store, fn: () => Promise<void>): Promise<void> {
+  const next = (commitQueues.get(store) ?? Promise.resolve()).catch(() => {}).then(() => store.withWriteLock(fn))
+  commitQueues.set(store, next)
+  return next
+}
+
+/** Where a blob's download is kept between attempts and between pulls: tmp/partial-<hex> (not a `.tmp-` name, so sweeps leave it). */
+export function partialPath(store: Store, digest: string): string {
+  return join(store.tmpDir, `partial-${digestHex(digest)}`)
+}
+
+function partialSize(path: string): number {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * The partial download of a blob, for this process alone: another pull of
+ * the same blob at the same time downloads on its own, from the start.
+ */
+async function claimPartial(store: Store, digest: string): Promise<{path: string; release(): Promise<void>} | undefined> {
+  const path = partialPath(store, digest)
+  try {
+    const lock = await acquireLock(`${path}.lock`, {timeoutMs: 0})
+    return {path, release: () => lock.release()}
+  } catch (err) {
+    debug(`${path}: ${(err as Error).message}; downloading without resuming`)
+    return undefined
+  }
+}
+
+/**
+ * The blob's bytes from the start. With a partial download in `partial`,
+ * the registry is asked for the rest only (`Range: bytes=N-`): on 206 the
+ * kept bytes come first, then the new ones; a registry that answers 200
+ * sends everything again. New bytes are appended to `partial` on their way
+ * through, so an interrupted download keeps what it got.
+ */
+async function openBlob(client: RegistryClient, path: string, scope: string, what: string, descriptor: Descriptor, partial: string | undefined, emit: TransferListener | undefined): Promise<OpenedBlob> {
+  let have = partial ? partialSize(partial) : 0
+  if (have > descriptor.size) {
+    await rm(partial!, {force: true})
+    have = 0
+  }
+  if (partial && have === descriptor.size) {
+    debug(`${what}: the whole blob is in ${partial} already`)
+    const stream = createReadStream(partial)
+    return {stream, close: async () => void stream.destroy()}
+  }
+  const headers: Record<string, string> = have > 0 ? {Range: `bytes=${have}-`} : {}
+  const res = await client.request(`/v2/${path}/blobs/${descriptor.digest}`, {scope, what, headers})
+  const network = res.body as unknown as Readable
+  const resumed = have > 0 && res.status === 206 && rangeStart(res.headers.get('content-range')) === have
+  if (have > 0) debug(`${what}: ${resumed ? `resuming after ${have} bytes` : `the registry answered ${res.status} to a Range request; downloading it all again`}`)
+  if (!resumed) have = 0
+  const counted = network.pipe(new ProgressStream(descriptor.digest, descriptor.size, emit))
+  network.on('error', err => counted.destroy(err))
+  if (!partial) return {stream: counted, close: async () => void network.destroy()}
+  // A deep buffer, so that the disk does not hold back decompression and extraction chunk by chunk.
+  const file = createWriteStream(partial, {flags: have > 0 ? 'a' : 'w', mode: 0o600, highWaterMark: 4 * 1024 * 1024})
+  const kept = new Promise<void>(resolve => file.once('close', resolve))
+  const appended = counted.pipe(new AppendToFile(file))
+  counted.on('error', err => appended.destroy(err))
+  file.on('error', err => appended.destroy(err))
+  const close = (): Promise<void> => {
+    network.destroy()
+    appended.destroy()
+    return kept
+  }
+  if (have === 0) return {stream: appended, close}
+  const start = have
+  // The network may fail while the kept bytes are still being read: held until the new bytes' turn comes.
+  let failure: Error | undefined
+  appended.on('error', err => (failure ??= err))
+  const stream = Readable.from((async function* () {
+    yield* createReadStream(partial, {end: start - 1, highWaterMark: 1024 * 1024})
+    if (failure) throw failure
+    yield* appended
+  })(), {objectMode: false})
+  return {stream, close}
+}
+
+interface OpenedBlob {
+  stream: Readable
+  /** Stop the download; settles once the partial file is closed, so that its size can be trusted. */
+  close(): Promise<void>
+}
+
+/** The first byte a `Content-Range: bytes N-M/T` answer holds. */
+export function rangeStart(header: string | null): number | undefined {
+  const m = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec((header ?? '').trim())
+  return m ? Number(m[1]) : undefined
+}
+
+/** Writes every chunk to a file on its way through, honouring the file's backpressure; the file is closed at the end or on an error. */
+class AppendToFile extends Transform {
+  constructor(private readonly file: WriteStream) {
+    super()
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.file.write(chunk)) cb(null, chunk)
+    else this.file.once('drain', () => cb(null, chunk))
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.file.end(() => cb())
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.file.writableEnded) this.file.end()
+    cb(err)
   }
 }
 

@@ -4,9 +4,9 @@
  * --cert-dir), and credentials from --creds, the auth files or a credential
  * helper, looked up only when the registry asks for them.
  */
-import {findRegistry, lookupAuth, type EngineConfig} from '../config/index.js'
+import {findRegistry, type EngineConfig} from '../config/index.js'
 import {certsDirs} from '../config/paths.js'
-import {parseCredsFlag, runCredentialHelper, type Credentials} from './auth.js'
+import {findCredentials, parseCredsFlag, type Credentials} from './auth.js'
 import {RegistryClient} from './client.js'
 import {loadTlsMaterial} from './tls.js'
 
@@ -42,11 +42,7 @@ export function openRegistryClient(config: EngineConfig, repository: string, opt
     retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
     credentials: async (): Promise<Credentials | undefined> => {
       if (explicit) return explicit
-      const found = lookupAuth(repository, {paths: config.paths, authfile: options.authfile, credentialHelpers: config.registries.credentialHelpers.length > 0 ? config.registries.credentialHelpers : undefined})
-      if (!found) return undefined
-      if ('helper' in found) return runCredentialHelper(found.helper, registry)
-      if ('identitytoken' in found) return {username: found.username ?? '', password: '', identityToken: found.identitytoken}
-      return {username: found.username, password: found.password}
+      return findCredentials(repository, {paths: config.paths, authfile: options.authfile, credentialHelpers: config.registries.credentialHelpers.length > 0 ? config.registries.credentialHelpers : undefined})
     },
   })
 }

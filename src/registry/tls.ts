@@ -17,6 +17,8 @@ export interface TlsMaterial {
   key?: string
   /** The directory the material came from, for messages. */
   dir?: string
+  /** Where the user's own certs.d directory for this registry is (or would be), for hints. */
+  userDir?: string
 }
 
 function readPem(path: string): string {
@@ -30,6 +32,7 @@ function readPem(path: string): string {
 /** Gather CAs and the client certificate for a registry from the first existing directory of `dirs`. */
 export function loadTlsMaterial(dirs: string[], env: NodeJS.ProcessEnv = process.env): TlsMaterial {
   const material: TlsMaterial = {}
+  if (dirs[0] !== undefined) material.userDir = dirs[0]
   const extra: string[] = []
   const bundle = env.TSPOD_EXTRA_CA_CERTS
   if (bundle && existsSync(bundle)) extra.push(readPem(bundle))
@@ -59,4 +62,38 @@ export async function createHttpsAgent(material: TlsMaterial, verify: boolean): 
     ...(material.ca ? {ca: [...rootCertificates, ...material.ca]} : {}),
     ...(material.cert ? {cert: material.cert, key: material.key} : {}),
   })
+}
+
+export interface TlsFailure {
+  /** `TLS with HOST failed: …`, one line. */
+  message: string
+  hint: string
+}
+
+const CLIENT_CERT_REFUSED = /certificate required|alert bad certificate|alert unknown ca|alert certificate unknown/i
+
+/**
+ * Words for a failed TLS exchange with `registry`: a registry that wants a
+ * client certificate is told apart from one whose own certificate is not
+ * trusted, since the fixes differ (a `*.cert`/`*.key` pair versus `ca.crt`).
+ */
+export function describeTlsFailure(err: unknown, registry: string, material: TlsMaterial): TlsFailure {
+  const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!
+  const code = String((err as {code?: string})?.code ?? '')
+  const where = material.dir ?? material.userDir ?? `~/.config/containers/certs.d/${registry}`
+  if (CLIENT_CERT_REFUSED.test(message) || /CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN/.test(code)) {
+    const what = material.cert ? `the registry refused the client certificate from ${material.dir}` : 'the registry requires a client certificate and none was found'
+    // OpenSSL's text around the alert (addresses, source files) helps nobody here.
+    const alert = /alert ([a-z ]+?)(?::|$)/i.exec(message)?.[1]
+    return {
+      message: `TLS with ${registry} failed: ${what}${alert ? ` (TLS alert "${alert}")` : ''}`,
+      hint: material.cert
+        ? `Put a client certificate the registry accepts, as NAME.cert with its NAME.key, in ${where}`
+        : `Put the client certificate and its key as NAME.cert and NAME.key (with the registry's CA as ca.crt) in ${where}, or pass that directory with --cert-dir`,
+    }
+  }
+  return {
+    message: `TLS with ${registry} failed: ${message}`,
+    hint: `Put the registry's CA certificate in ${where}/ca.crt, or use --tls-verify=false (or insecure = true in registries.conf) for a registry you trust`,
+  }
 }

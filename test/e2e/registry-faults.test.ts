@@ -1,24 +1,33 @@
 // Faults between tspod and a real registry, through a proxy of the test's
 // own: a corrupted blob, a truncated one, a connection dropped mid-blob,
 // 500s then success, 429 then success, and 401. Each gives the right error
-// or a successful retry, and the store is left consistent. Also a manifest
-// list with two platforms, pulled for each.
+// or a successful retry, and the store is left consistent. A blob cut off
+// is resumed with Range by the next pull; an upload cut mid-PATCH goes on
+// from what the registry has. Pushed layers have the same digest from any
+// store, with pigz and with zlib. Also a manifest list with two platforms,
+// pulled for each.
 import t, {type Test} from 'tap'
 import {createServer, request, type IncomingMessage, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Transform} from 'node:stream'
+import {createHash} from 'node:crypto'
+import {gzipSync} from 'node:zlib'
 import {expectExit, fixture, makeStore, tspod, type Store} from './harness.js'
 import {makeFiveLayerArchive, startRegistry, writeRegistriesConf, type Registry} from './registry-harness.js'
 
-type Fault = 'none' | 'corrupt' | 'truncate' | 'drop-once' | 'fail-twice' | 'throttle-once' | 'unauthorized'
+type Fault = 'none' | 'corrupt' | 'truncate' | 'drop-once' | 'fail-twice' | 'throttle-once' | 'unauthorized' | 'cut-patch-once'
 
 interface Proxy {
   host: string
   fault: Fault
   /** Blob GETs that reached the proxy since the last reset. */
   blobGets: number
+  /** The Range header of each of those GETs ('' for none) and the status upstream answered. */
+  blobRanges: Array<{range: string; status: number}>
+  /** Requests on upload URLs since the last reset: `UUID METHOD status [Content-Range]`, status 0 for one the proxy cut. */
+  uploads: string[]
 }
 
 function isLayerGet(req: IncomingMessage, layer: string): boolean {
@@ -27,11 +36,26 @@ function isLayerGet(req: IncomingMessage, layer: string): boolean {
 
 /** A proxy in front of `registry` that applies the current fault to GETs of `layer`. */
 async function startProxy(t: Test, registry: Registry, layer: () => string): Promise<Proxy> {
-  const state: Proxy = {host: '', fault: 'none', blobGets: 0}
+  const state: Proxy = {host: '', fault: 'none', blobGets: 0, blobRanges: [], uploads: []}
   let failures = 0
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const hit = isLayerGet(req, layer())
     if (hit) state.blobGets++
+    const upload = req.url!.includes('/blobs/uploads/') && req.method !== 'POST'
+    const contentRange = req.headers['content-range'] ? ` ${req.headers['content-range']}` : ''
+    const uuid = /\/blobs\/uploads\/([^/?]+)/.exec(req.url!)?.[1] ?? ''
+    if (upload && req.method === 'PATCH' && state.fault === 'cut-patch-once' && failures === 0) {
+      // Take part of the body, then drop the connection: the registry never sees this PATCH.
+      failures++
+      let taken = 0
+      req.on('data', (chunk: Buffer) => {
+        taken += chunk.length
+        if (taken >= 64 * 1024) req.socket.destroy()
+      })
+      req.on('end', () => req.socket.destroy())
+      state.uploads.push(`${uuid} PATCH 0${contentRange}`)
+      return
+    }
     if (hit && state.fault === 'unauthorized') {
       res.writeHead(401, {'WWW-Authenticate': 'Basic realm="proxy"', 'Content-Type': 'application/json'})
       res.end(JSON.stringify({errors: [{code: 'UNAUTHORIZED', message: 'authentication required'}]}))
@@ -44,6 +68,8 @@ async function startProxy(t: Test, registry: Registry, layer: () => string): Pro
       return
     }
     const upstream = request({host: '127.0.0.1', port: Number(registry.host.split(':')[1]), method: req.method, path: req.url, headers: req.headers}, up => {
+      if (hit) state.blobRanges.push({range: String(req.headers.range ?? ''), status: up.statusCode ?? 0})
+      if (upload) state.uploads.push(`${uuid} ${req.method} ${up.statusCode}${contentRange}`)
       res.writeHead(up.statusCode ?? 502, up.headers)
       if (!hit || state.fault === 'none' || state.fault === 'fail-twice' || state.fault === 'throttle-once') {
         up.pipe(res)
@@ -87,6 +113,8 @@ async function startProxy(t: Test, registry: Registry, layer: () => string): Pro
   const reset = (fault: Fault): void => {
     state.fault = fault
     state.blobGets = 0
+    state.blobRanges = []
+    state.uploads = []
     failures = 0
   }
   return Object.assign(state, {reset}) as Proxy & {reset: typeof reset}
@@ -228,4 +256,91 @@ t.test('an interrupted pull resumes with the layers already complete', async t =
   expectExit(t, run, 0)
   t.equal(run.stdout, 'this is layer 4')
   await checkConsistent(t, b)
+})
+
+t.test('a blob cut off mid-way is resumed with Range by the next pull', async t => {
+  const registry = await startRegistry(t)
+  let layer = ''
+  const proxy = (await startProxy(t, registry, () => layer)) as Proxy & {reset(f: Fault): void}
+  const a = makeStore(t)
+  writeRegistriesConf(a, [registry.host, proxy.host])
+  const image = `${registry.host}/range/busybox:1`
+  expectExit(t, await tspod(t, a, ['import', fixture('busybox-rootfs.tar'), image]), 0)
+  expectExit(t, await tspod(t, a, ['push', image]), 0)
+  const manifest = await fetch(`${registry.url}/v2/range/busybox/manifests/1`, {headers: {Accept: 'application/vnd.oci.image.manifest.v1+json'}}).then(r => r.json()) as {layers: Array<{digest: string; size: number}>}
+  layer = manifest.layers[0]!.digest
+  const size = manifest.layers[0]!.size
+  const viaProxy = `${proxy.host}/range/busybox:1`
+  const b = makeStore(t)
+  writeRegistriesConf(b, [registry.host, proxy.host])
+
+  proxy.reset('truncate')
+  expectExit(t, await tspod(t, b, ['pull', '--retry', '0', viaProxy]), 125, new RegExp(`blob ${layer}`))
+  const partial = join(b.root, 'tmp', `partial-${layer.slice('sha256:'.length)}`)
+  t.ok(existsSync(partial), 'the partial download is kept in tmp/, named by its digest')
+  await checkConsistent(t, b)
+
+  proxy.reset('none')
+  expectExit(t, await tspod(t, b, ['pull', '-q', viaProxy]), 0)
+  t.equal(proxy.blobRanges.length, 1, 'one request for the rest of the blob')
+  const [first] = proxy.blobRanges
+  const offset = Number(/^bytes=(\d+)-$/.exec(first?.range ?? '')?.[1])
+  t.ok(offset > 0 && offset < size, `the pull asked for the missing part only (${first?.range}, of ${size} bytes)`)
+  t.equal(first?.status, 206, 'the registry answered with the part')
+  t.notOk(existsSync(partial), 'the partial download became the blob')
+  const run = await tspod(t, b, ['run', '--rm', viaProxy, 'echo', 'resumed'])
+  expectExit(t, run, 0)
+  t.equal(run.stdout.trim(), 'resumed')
+  await checkConsistent(t, b)
+  t.same(readdirSync(join(b.root, 'tmp')).filter(n => n.startsWith('partial-')), [], 'nothing partial is left')
+})
+
+t.test('an upload cut mid-PATCH goes on from what the registry has', async t => {
+  const registry = await startRegistry(t)
+  const proxy = (await startProxy(t, registry, () => '')) as Proxy & {reset(f: Fault): void}
+  const a = makeStore(t)
+  writeRegistriesConf(a, [registry.host, proxy.host])
+  const image = `${proxy.host}/upload/busybox:1`
+  expectExit(t, await tspod(t, a, ['import', fixture('busybox-rootfs.tar'), image]), 0)
+  proxy.reset('cut-patch-once')
+  const pushed = await tspod(t, a, ['push', '--retry', '0', image])
+  expectExit(t, pushed, 0)
+  const cut = proxy.uploads.find(u => u.endsWith(' PATCH 0'))
+  t.ok(cut, 'the proxy cut a PATCH')
+  const uuid = cut!.split(' ')[0]!
+  const after = proxy.uploads.filter(u => u.startsWith(`${uuid} `)).map(u => u.slice(uuid.length + 1)).slice(1)
+  t.match(after[0], /^GET 204$/, 'then tspod asked the registry where the upload stands')
+  t.match(after[1], /^PATCH 202 0-\d+$/, 'and sent the rest from the offset the registry gave')
+  t.match(after[2], /^PUT 201$/, 'and finished the upload')
+  const b = makeStore(t)
+  writeRegistriesConf(b, [registry.host])
+  const run = await tspod(t, b, ['run', '--rm', `${registry.host}/upload/busybox:1`, 'echo', 'uploaded'])
+  expectExit(t, run, 0)
+  t.equal(run.stdout.trim(), 'uploaded')
+})
+
+t.test('pushed layers have the same digest from any store, with pigz and with zlib', async t => {
+  const registry = await startRegistry(t)
+  const tar = readFileSync(fixture('busybox-rootfs.tar'))
+  const layerDigest = async (repo: string): Promise<string> => {
+    const manifest = await fetch(`${registry.url}/v2/${repo}/manifests/1`, {headers: {Accept: 'application/vnd.oci.image.manifest.v1+json'}}).then(r => r.json()) as {layers: Array<{digest: string}>}
+    return manifest.layers[0]!.digest
+  }
+  const digests: Record<string, string[]> = {pigz: [], zlib: []}
+  for (const compressor of ['pigz', 'zlib'] as const) {
+    for (const copy of [1, 2]) {
+      const store = makeStore(t)
+      writeRegistriesConf(store, [registry.host])
+      const image = `${registry.host}/${compressor}${copy}/busybox:1`
+      expectExit(t, await tspod(t, store, ['import', fixture('busybox-rootfs.tar'), image]), 0)
+      const pushed = await tspod(t, store, ['--log-level=debug', 'push', image], {env: {TSPOD_COMPRESSOR: compressor}})
+      expectExit(t, pushed, 0)
+      t.match(pushed.stderr, new RegExp(`compressed by ${compressor} while uploading`), `compressed by ${compressor}`)
+      digests[compressor]!.push(await layerDigest(`${compressor}${copy}/busybox`))
+    }
+  }
+  t.equal(digests.pigz![0], digests.pigz![1], 'pigz gives the same layer digest from two stores')
+  t.equal(digests.zlib![0], digests.zlib![1], 'zlib gives the same layer digest from two stores')
+  const zlib = 'sha256:' + createHash('sha256').update(gzipSync(tar, {level: 6})).digest('hex')
+  t.equal(digests.zlib![0], zlib, "zlib's layer is gzip level 6 of the tar")
 })

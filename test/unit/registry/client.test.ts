@@ -137,3 +137,18 @@ t.test('401 without credentials names the fix; 404 says not found', async t => {
   await t.rejects(c.request('/v2/gone', {what: 'reg/x:1'}), /reg\/x:1: not found: blob unknown: blob unknown to registry/)
   c.close()
 })
+
+t.test('an insecure registry with a port that answers plain HTTP is used so, without a TLS attempt', async t => {
+  let tlsAttempts = 0
+  const {host, server} = await serve(t, (_req, res) => res.end('{}'))
+  server.on('clientError', (_err, socket) => {
+    tlsAttempts++
+    socket.destroy()
+  })
+  const c = client(host)
+  t.equal(await c.base(), `http://${host}`)
+  t.equal(await c.base(), `http://${host}`, 'pinged once')
+  await new Promise(resolve => setTimeout(resolve, 100))
+  t.equal(tlsAttempts, 0, 'no TLS handshake reached the server')
+  c.close()
+})

@@ -1,5 +1,5 @@
 import t from 'tap'
-import {selectPlatform} from '../../../src/registry/pull.js'
+import {rangeStart, selectPlatform} from '../../../src/registry/pull.js'
 import {pushDestination} from '../../../src/registry/push.js'
 import {normalizeLoginKey} from '../../../src/registry/login.js'
 import type {ImageIndexManifest} from '../../../src/image/oci.js'
@@ -37,4 +37,11 @@ t.test('normalizeLoginKey strips schemes and refuses tags', async t => {
   t.equal(normalizeLoginKey('index.docker.io'), 'docker.io')
   t.equal(normalizeLoginKey('localhost:5000/ns'), 'localhost:5000/ns')
   t.throws(() => normalizeLoginKey('quay.io/a/b:1'), /not for a tag or digest/)
+})
+
+t.test('rangeStart reads where a 206 answer begins', async t => {
+  t.equal(rangeStart('bytes 1000-1999/2000'), 1000)
+  t.equal(rangeStart('bytes 0-9/*'), 0)
+  t.equal(rangeStart(null), undefined)
+  t.equal(rangeStart('bytes */2000'), undefined, 'a 416 answer names no start')
 })

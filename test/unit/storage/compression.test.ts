@@ -3,7 +3,9 @@ import {spawnSync} from 'node:child_process'
 import {Readable} from 'node:stream'
 import {text} from 'node:stream/consumers'
 import {gzipSync} from 'node:zlib'
-import {MAGIC_LENGTH, decompressStream, detectCompression, peekStream} from '../../../src/storage/compression.js'
+import {GZIP_LEVEL, MAGIC_LENGTH, compressStream, decompressStream, detectCompression, gzipCompressor, peekStream} from '../../../src/storage/compression.js'
+import {buffer} from 'node:stream/consumers'
+import {gunzipSync} from 'node:zlib'
 
 const payload = 'layer bytes\n'.repeat(10_000)
 
@@ -87,4 +89,30 @@ t.test('peek, detect and decompress a gzip stream end to end', async t => {
   const kind = detectCompression(head)
   t.equal(kind, 'gzip')
   t.equal(await text(decompressStream(stream, kind)), payload)
+})
+
+t.test('compressStream: zlib gives gzip level 6 exactly; pigz, when installed, the same bytes with any thread count', async t => {
+  const input = Buffer.from(payload)
+  const zlib = compressStream(Readable.from([input], {objectMode: false}), 'gzip', {TSPOD_COMPRESSOR: 'zlib'})
+  t.equal(zlib.compressor, 'zlib')
+  t.same(await buffer(zlib.stream), gzipSync(input, {level: GZIP_LEVEL}), 'deterministic: what zlib gives for that level')
+  if (gzipCompressor({PATH: process.env.PATH}) !== 'pigz') {
+    t.fail('pigz is not installed: run scripts/setup.sh as root (it installs pigz)')
+    return
+  }
+  const first = compressStream(Readable.from([input], {objectMode: false}), 'gzip', {PATH: process.env.PATH})
+  t.equal(first.compressor, 'pigz')
+  const bytes = await buffer(first.stream)
+  t.same(gunzipSync(bytes), input, 'pigz output decompresses to the input')
+  const single = spawnSync('pigz', ['-c', '-n', `-${GZIP_LEVEL}`, '-b', '128', '-p', '1'], {input})
+  t.same(bytes, single.stdout, 'the same bytes as pigz on one thread')
+  t.same(await buffer(compressStream(Readable.from([input], {objectMode: false}), 'gzip', {PATH: process.env.PATH}).stream), bytes, 'and the same again')
+})
+
+t.test('compressStream: a failing input surfaces as an error, never as a short stream', async t => {
+  const broken = new Readable({read() {
+    this.push(Buffer.from(payload))
+    this.destroy(new Error('disk went away'))
+  }})
+  await t.rejects(buffer(compressStream(broken, 'gzip', {PATH: process.env.PATH}).stream), /disk went away/)
 })
