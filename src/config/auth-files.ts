@@ -89,6 +89,31 @@ export function lookupAuth(registryOrRepo: string, options: LookupAuthOptions = 
   return undefined
 }
 
+/**
+ * The docker-credential helper that `login` stores to and `logout` erases
+ * from for `key`, or undefined when the auth file itself holds the
+ * credentials. As Podman decides it: the first of registries.conf's
+ * credential-helpers; when that is the auth file, its credHelpers entry for
+ * the registry, else Docker's credsStore. Helpers store per registry only.
+ */
+export function credentialStoreFor(key: string, options: LookupAuthOptions = {}): string | undefined {
+  const paths = options.paths ?? resolveHostPaths(options)
+  const first = (options.credentialHelpers ?? [AUTH_FILES_HELPER])[0] ?? AUTH_FILES_HELPER
+  let helper: string | undefined = first
+  if (first === AUTH_FILES_HELPER) {
+    const file = authFiles(paths, options.authfile)[0]!
+    const content = file.legacy ? undefined : readAuthFile(file)
+    const named: unknown = content?.credHelpers[key.split('/')[0]!]
+    helper = typeof named === 'string' && named !== '' ? named : content?.credsStore
+  }
+  if (helper !== undefined && key.includes('/')) {
+    throw new InvalidArgumentError(`${key}: credentials for a repository cannot be kept by docker-credential-${helper}, only for a whole registry`, {
+      hint: `Log in to ${key.split('/')[0]} instead, or use --authfile with a file that has no credential helper`,
+    })
+  }
+  return helper
+}
+
 /** The repository name (or bare registry) to match, and its registry. */
 function authKey(input: string): {key: string; registry: string} {
   let s = input.replace(/^https?:\/\//, '')

@@ -9,13 +9,14 @@
  * registry, or `permissive` without a terminal), or the user picks one at a
  * prompt (`enforcing` or `permissive` with a terminal), or, `enforcing`
  * without a terminal, it is an error. Prompting is the CLI's job: resolution
- * returns rationale 'prompt' and the candidates, and the pick is recorded
- * with recordShortNameAlias after the pull succeeds.
+ * returns rationale 'prompt' and the candidates; resolveForPull asks through
+ * the CLI's chooser, and recordPromptChoice records the pick as an alias in
+ * short-name-aliases.conf after the pull succeeds.
  *
  * Candidates carry the user's tag or digest, or `:latest` when neither is given.
  */
 import {isatty} from 'node:tty'
-import type {RegistriesConfig} from '../config/registries-conf.js'
+import {recordShortNameAlias, type RegistriesConfig} from '../config/registries-conf.js'
 import {InvalidArgumentError} from '../errors/index.js'
 import {
   formatReference,
@@ -121,7 +122,34 @@ export function resolveShortName(input: string | ParsedReference, options: Resol
   const tty = options.isTTY ?? (isatty(0) && isatty(1))
   if (tty) return {candidates, rationale: 'prompt', shortName, record: true}
   if (mode === 'permissive') return searching
-  throw new InvalidArgumentError(`short-name ${JSON.stringify(shown)}: short-name resolution enforced but cannot prompt without a TTY`, {
-    hint: `Use a fully qualified name (one of ${candidates.join(', ')}), add an alias to [aliases] in registries.conf, or set short-name-mode = "permissive".`,
+  throw new InvalidArgumentError(`short-name resolution enforced but cannot prompt without a TTY: ${JSON.stringify(shown)} could be ${candidates.join(', ')}`, {
+    hint: `Use a fully qualified name, add an alias to [aliases] in registries.conf, or set short-name-mode = "permissive".`,
   })
+}
+
+export interface ResolveForPullOptions {
+  /** Whether the user can be asked: stdin and stdout are terminals. */
+  isTTY: boolean
+  /** Asks the user to pick one of the candidates; without it nobody is asked. */
+  choose?: (candidates: string[]) => Promise<string>
+}
+
+/**
+ * resolveShortName for a pull: where Podman would prompt, the user's pick
+ * becomes the only candidate (and is to be recorded as an alias once
+ * pulled); with nobody to ask, resolution goes as without a terminal.
+ */
+export async function resolveForPull(input: string, registries: RegistriesConfig, options: ResolveForPullOptions): Promise<ShortNameResolution> {
+  const tty = options.isTTY && options.choose !== undefined
+  const resolution = resolveShortName(input, {registries, isTTY: tty})
+  if (resolution.rationale !== 'prompt') return resolution
+  const chosen = await options.choose!(resolution.candidates)
+  if (!resolution.candidates.includes(chosen)) throw new InvalidArgumentError(`short-name ${JSON.stringify(input)}: ${JSON.stringify(chosen)} is not one of the candidates`)
+  return {...resolution, candidates: [chosen]}
+}
+
+/** After a pull that followed a prompt: the pick as a short-name alias, so the next pull asks no more. */
+export async function recordPromptChoice(registries: RegistriesConfig, resolution: ShortNameResolution, pulled: string): Promise<void> {
+  if (!resolution.record || resolution.shortName === undefined) return
+  await recordShortNameAlias(registries, resolution.shortName, referenceName(normalizeReference(parseReference(pulled))))
 }

@@ -1,7 +1,9 @@
 // A real registry for the end-to-end tests: Debian's docker-registry
 // (distribution 2.8) on a free loopback port, with its own storage in a
 // temporary directory, stopped when the test ends. Variants: plain HTTP,
-// htpasswd basic auth, TLS with a CA made here by openssl.
+// htpasswd basic auth, TLS with a CA made here by openssl (optionally
+// requiring a client certificate), bearer tokens from a token server of the
+// test's own (with the OAuth2 refresh-token grant for identity tokens).
 //
 // The htpasswd file needs bcrypt: `htpasswd -B` (apache2-utils) when it is
 // installed, else Python's crypt module (libxcrypt does bcrypt).
@@ -26,6 +28,8 @@ export interface RegistryOptions {
   tls?: boolean
   /** Bearer tokens from a token server of the test's own (see startTokenServer). */
   token?: TokenServer
+  /** With tls: refuse clients without a certificate signed by the registry's CA. */
+  clientCerts?: boolean
 }
 
 export interface Registry {
@@ -37,6 +41,8 @@ export interface Registry {
   caFile?: string
   /** A directory in certs.d layout holding ca.crt (TLS only), readable by the test user. */
   certDir?: string
+  /** clientCerts only: a certs.d-layout directory holding ca.crt, client.cert and client.key, owned by the test user. */
+  clientCertDir?: string
   stop(): Promise<void>
 }
 
@@ -77,7 +83,20 @@ function makeCertificates(dir: string): {ca: string; cert: string; key: string} 
   return {ca, cert, key}
 }
 
-async function waitUntilUp(url: string, child: ChildProcess, log: () => string): Promise<void> {
+/** A client certificate signed by the CA makeCertificates made in `dir`. */
+function makeClientCertificate(dir: string): {cert: string; key: string} {
+  const key = join(dir, 'client.key')
+  const csr = join(dir, 'client.csr')
+  const cert = join(dir, 'client.cert')
+  const ext = join(dir, 'client.ext')
+  const quiet = {stdio: 'ignore' as const}
+  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=tspod test client'], quiet)
+  writeFileSync(ext, 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n')
+  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext], quiet)
+  return {cert, key}
+}
+
+async function waitUntilUp(url: string, child: ChildProcess, log: () => string, client?: {cert: string; key: string}): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS
   const {request} = await import('node:https')
   const http = await import('node:http')
@@ -85,7 +104,7 @@ async function waitUntilUp(url: string, child: ChildProcess, log: () => string):
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${log()}`)
     const status = await new Promise<number>(resolve => {
       const get = url.startsWith('https:') ? request : http.request
-      const req = get(`${url}/v2/`, {rejectUnauthorized: false} as never, res => {
+      const req = get(`${url}/v2/`, {rejectUnauthorized: false, ...(client ? {cert: readFileSync(client.cert), key: readFileSync(client.key)} : {})} as never, res => {
         res.resume()
         resolve(res.statusCode ?? 0)
       })
@@ -121,15 +140,29 @@ export async function startRegistry(t: Test, options: RegistryOptions = {}): Pro
   ]
   let caFile: string | undefined
   let certDir: string | undefined
+  let clientCertDir: string | undefined
+  let client: {cert: string; key: string} | undefined
   if (options.tls) {
     const certs = makeCertificates(dir)
     lines.push('  tls:', `    certificate: ${certs.cert}`, `    key: ${certs.key}`)
     caFile = certs.ca
     certDir = join(dir, 'certs.d')
     mkdirSync(certDir, {mode: 0o755})
-    writeFileSync(join(certDir, 'ca.crt'), execFileSync('cat', [certs.ca]))
+    writeFileSync(join(certDir, 'ca.crt'), readFileSync(certs.ca))
     chmodSync(join(certDir, 'ca.crt'), 0o644)
     chmodSync(caFile, 0o644)
+    if (options.clientCerts) {
+      lines.push('    clientcas:', `      - ${certs.ca}`)
+      client = makeClientCertificate(dir)
+      clientCertDir = join(dir, 'client-certs.d')
+      mkdirSync(clientCertDir, {mode: 0o700})
+      writeFileSync(join(clientCertDir, 'ca.crt'), readFileSync(certs.ca))
+      writeFileSync(join(clientCertDir, 'client.cert'), readFileSync(client.cert))
+      writeFileSync(join(clientCertDir, 'client.key'), readFileSync(client.key), {mode: 0o600})
+      for (const name of ['', 'ca.crt', 'client.cert', 'client.key']) ownToUser(join(clientCertDir, name))
+    }
+  } else if (options.clientCerts) {
+    throw new Error('startRegistry: clientCerts needs tls')
   }
   if (options.auth) {
     const htpasswd = join(dir, 'htpasswd')
@@ -160,12 +193,12 @@ export async function startRegistry(t: Test, options: RegistryOptions = {}): Pro
   }
   t.teardown(stop)
   try {
-    await waitUntilUp(url, child, () => log)
+    await waitUntilUp(url, child, () => log, client)
   } catch (err) {
     await stop()
     throw err
   }
-  return {host, url, dir, caFile, certDir, stop}
+  return {host, url, dir, caFile, certDir, clientCertDir, stop}
 }
 
 /**
@@ -192,8 +225,13 @@ export interface TokenServer {
   issuer: string
   /** The certificate whose key signs the tokens: the registry's rootcertbundle. */
   certFile: string
-  /** Token requests seen: the scopes asked for and whether credentials came with them. */
-  requests: Array<{scope: string[]; user?: string}>
+  /** Token requests seen: the scopes asked for, whom they were granted to, and the OAuth2 grant of a POST. */
+  requests: Array<{scope: string[]; user?: string; grant?: string}>
+}
+
+export interface TokenServerOptions {
+  /** An identity token (OAuth2 refresh token) that the POST grant_type=refresh_token flow accepts for the user. */
+  identityToken?: string
 }
 
 function base64url(data: Buffer | string): string {
@@ -202,10 +240,12 @@ function base64url(data: Buffer | string): string {
 
 /**
  * A token server as the distribution spec describes it: anonymous callers get
- * pull on every repository, `username`/`password` get pull and push. Tokens
- * are JWTs signed RS256 with a key whose certificate travels in the x5c header.
+ * pull on every repository, `username`/`password` (GET with basic auth) or
+ * the identity token (POST grant_type=refresh_token, as in the spec's OAuth2
+ * flow) get pull and push. Tokens are JWTs signed RS256 with a key whose
+ * certificate travels in the x5c header.
  */
-export async function startTokenServer(t: Test, user: {username: string; password: string}): Promise<TokenServer> {
+export async function startTokenServer(t: Test, user: {username: string; password: string}, options: TokenServerOptions = {}): Promise<TokenServer> {
   const dir = mkdtempSync('/tmp/tspod-token-')
   t.teardown(() => rm(dir, {recursive: true, force: true}))
   const key = join(dir, 'token.key')
@@ -218,21 +258,11 @@ export async function startTokenServer(t: Test, user: {username: string; passwor
   const service = 'tspod-test-registry'
   const issuer = 'tspod-test-issuer'
   const requests: TokenServer['requests'] = []
-  const server = createHttpServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x')
-    const scopes = url.searchParams.getAll('scope')
-    let who: string | undefined
-    const auth = req.headers.authorization
-    if (auth?.startsWith('Basic ')) {
-      const decoded = Buffer.from(auth.slice(6), 'base64').toString()
-      if (decoded !== `${user.username}:${user.password}`) {
-        res.writeHead(401, {'Content-Type': 'application/json'})
-        res.end(JSON.stringify({errors: [{code: 'UNAUTHORIZED', message: 'bad credentials'}]}))
-        return
-      }
-      who = user.username
-    }
-    requests.push({scope: scopes, user: who})
+  const refuse = (res: import('node:http').ServerResponse, message: string): void => {
+    res.writeHead(401, {'Content-Type': 'application/json'})
+    res.end(JSON.stringify({errors: [{code: 'UNAUTHORIZED', message}]}))
+  }
+  const grant = (res: import('node:http').ServerResponse, scopes: string[], who: string | undefined, oauth: boolean): void => {
     const access = scopes.flatMap(scope => {
       const [type, name, actions] = scope.split(':')
       if (type !== 'repository' || !name || !actions) return []
@@ -244,8 +274,42 @@ export async function startTokenServer(t: Test, user: {username: string; passwor
     const claims = {iss: issuer, sub: who ?? '', aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access}
     const signing = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`
     const signature = createSign('RSA-SHA256').update(signing).sign(privateKey)
+    const token = `${signing}.${base64url(signature)}`
     res.writeHead(200, {'Content-Type': 'application/json'})
-    res.end(JSON.stringify({token: `${signing}.${base64url(signature)}`, expires_in: 300}))
+    res.end(JSON.stringify(oauth ? {access_token: token, expires_in: 300, scope: scopes.join(' ')} : {token, expires_in: 300}))
+  }
+  const server = createHttpServer((req, res) => {
+    if (req.method === 'POST') {
+      const chunks: Buffer[] = []
+      req.on('data', (chunk: Buffer) => chunks.push(chunk))
+      req.on('end', () => {
+        const form = new URLSearchParams(Buffer.concat(chunks).toString())
+        const kind = form.get('grant_type') ?? ''
+        const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean)
+        if (kind !== 'refresh_token' || !options.identityToken || form.get('refresh_token') !== options.identityToken || form.get('service') !== service) {
+          requests.push({scope: scopes, grant: kind})
+          refuse(res, 'invalid refresh token')
+          return
+        }
+        requests.push({scope: scopes, user: user.username, grant: kind})
+        grant(res, scopes, user.username, true)
+      })
+      return
+    }
+    const url = new URL(req.url ?? '/', 'http://x')
+    const scopes = url.searchParams.getAll('scope')
+    let who: string | undefined
+    const auth = req.headers.authorization
+    if (auth?.startsWith('Basic ')) {
+      const decoded = Buffer.from(auth.slice(6), 'base64').toString()
+      if (decoded !== `${user.username}:${user.password}`) {
+        refuse(res, 'bad credentials')
+        return
+      }
+      who = user.username
+    }
+    requests.push({scope: scopes, user: who})
+    grant(res, scopes, who, false)
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))

@@ -1,4 +1,5 @@
 import {engineFor} from '../engine.js'
+import {chooseImage} from '../prompt.js'
 import {flagBool, flagString, type CommandContext} from '../context.js'
 import {createProgressRenderer, registryAccessOptions} from '../transfer-progress.js'
 import {InvalidArgumentError} from '../../errors/index.js'
@@ -21,6 +22,8 @@ export default async function imagePull(ctx: CommandContext): Promise<void> {
         platform,
         allTags: flagBool(ctx, 'all-tags'),
         rootless: engine.rootless,
+        isTTY: process.stdin.isTTY === true && process.stdout.isTTY === true,
+        chooseShortName: candidates => chooseImage(ctx, candidates),
         onEvent: renderer.listener,
         onWarning: warn,
       })

@@ -3,7 +3,7 @@ import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {ConfigError, InvalidArgumentError} from '../../../src/errors/index.js'
-import {authFiles, lookupAuth, primaryAuthFile} from '../../../src/config/auth-files.js'
+import {authFiles, credentialStoreFor, lookupAuth, primaryAuthFile} from '../../../src/config/auth-files.js'
 import {resolveHostPaths} from '../../../src/config/paths.js'
 
 const b64 = (s: string) => Buffer.from(s).toString('base64')
@@ -107,4 +107,19 @@ t.test('errors name the file but never a credential', async t => {
   write('xdg-run/containers/auth.json', {auths: []})
   t.throws(() => lookupAuth('quay.io', {paths}), {message: /"auths" must be a JSON object/})
   t.throws(() => lookupAuth('library/busybox', {paths}), InvalidArgumentError)
+})
+
+t.test('credentialStoreFor: where login stores and logout erases', async t => {
+  const {root, paths, write} = fakeHost()
+  t.equal(credentialStoreFor('reg.example', {paths}), undefined, 'no auth file: the file itself')
+  write('xdg-run/containers/auth.json', {auths: {}, credHelpers: {'reg.example': 'pass'}, credsStore: 'secretservice'})
+  t.equal(credentialStoreFor('reg.example', {paths}), 'pass', 'the credHelpers entry for the registry')
+  t.equal(credentialStoreFor('other.example', {paths}), 'secretservice', 'else credsStore')
+  t.equal(credentialStoreFor('reg.example', {paths, credentialHelpers: ['ecr-login', 'containers-auth.json']}), 'ecr-login', "registries.conf's first helper")
+  write('home/.docker/config.json', {credsStore: 'desktop'})
+  write('xdg-run/containers/auth.json', {auths: {}})
+  t.equal(credentialStoreFor('reg.example', {paths}), undefined, 'only the file login writes counts')
+  t.equal(credentialStoreFor('reg.example', {paths, authfile: join(root, 'home/.docker/config.json')}), 'desktop', 'or the one --authfile names')
+  t.throws(() => credentialStoreFor('reg.example/ns', {paths, authfile: join(root, 'home/.docker/config.json')}), InvalidArgumentError, 'helpers keep whole registries only')
+  t.equal(credentialStoreFor('reg.example/ns', {paths}), undefined, 'a repository key goes to the file')
 })

@@ -1,7 +1,10 @@
 import t from 'tap'
 import {InvalidArgumentError} from '../../../src/errors/index.js'
 import type {RegistriesConfig, ShortNameMode} from '../../../src/config/registries-conf.js'
-import {localCandidates, resolveShortName} from '../../../src/image/short-names.js'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {localCandidates, recordPromptChoice, resolveForPull, resolveShortName} from '../../../src/image/short-names.js'
 
 const digest = `sha256:${'c'.repeat(64)}`
 
@@ -72,8 +75,36 @@ t.test('short-name modes', async t => {
   }
   const err = t.throws(() => resolveShortName('foo:1', {registries: registries(two, 'enforcing'), isTTY: false})) as InvalidArgumentError
   t.type(err, InvalidArgumentError)
-  t.equal(err.message, 'short-name "foo:1": short-name resolution enforced but cannot prompt without a TTY')
-  t.match(err.hint, /quay\.io\/foo:1, docker\.io\/library\/foo:1/)
+  t.equal(err.message, 'short-name resolution enforced but cannot prompt without a TTY: "foo:1" could be quay.io/foo:1, docker.io/library/foo:1')
+  t.match(err.hint, /fully qualified name/)
+})
+
+t.test('resolveForPull: the pick at the prompt is the only candidate, recorded once pulled', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'tspod-short-'))
+  t.teardown(() => rmSync(dir, {recursive: true, force: true}))
+  const config = {...registries(['quay.io', 'docker.io'], 'enforcing'), aliasCacheFile: join(dir, 'containers', 'short-name-aliases.conf')}
+  const asked: string[][] = []
+  const choose = async (candidates: string[]) => {
+    asked.push(candidates)
+    return candidates[1]!
+  }
+  const picked = await resolveForPull('foo:1', config, {isTTY: true, choose})
+  t.same(asked, [['quay.io/foo:1', 'docker.io/library/foo:1']], 'the user was asked once, with every candidate')
+  t.same([picked.candidates, picked.rationale, picked.record, picked.shortName], [['docker.io/library/foo:1'], 'prompt', true, 'foo'])
+  await recordPromptChoice(config, picked, picked.candidates[0]!)
+  t.equal(readFileSync(config.aliasCacheFile, 'utf8'), '[aliases]\n  "foo" = "docker.io/library/foo"\n', 'recorded without tag')
+  t.equal(config.aliases.get('foo')?.value, 'docker.io/library/foo')
+  const next = await resolveForPull('foo:2', config, {isTTY: true, choose})
+  t.same([next.candidates, next.rationale, asked.length], [['docker.io/library/foo:2'], 'alias', 1], 'the alias answers the next pull without asking')
+
+  const permissive = registries(['quay.io', 'docker.io'], 'permissive')
+  const noChooser = await resolveForPull('bar', permissive, {isTTY: true})
+  t.same([noChooser.candidates.length, noChooser.rationale], [2, 'search-registries'], 'with nobody to ask, permissive tries them in order')
+  await t.rejects(resolveForPull('bar', registries(['quay.io', 'docker.io'], 'enforcing'), {isTTY: false, choose}), /cannot prompt without a TTY/)
+  await t.rejects(resolveForPull('bar', permissive, {isTTY: true, choose: async () => 'evil.example/bar:latest'}), /is not one of the candidates/)
+  const plain = await resolveForPull('bar', permissive, {isTTY: false, choose})
+  await recordPromptChoice(permissive, plain, plain.candidates[0]!)
+  t.equal(permissive.aliases.size, 0, 'nothing is recorded without a prompt')
 })
 
 t.test('no alias and no search registries is an error saying where to add them', async t => {
