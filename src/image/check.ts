@@ -9,6 +9,7 @@ import {pipeline} from 'node:stream/promises'
 import {DigestingStream} from '../storage/hashing.js'
 import type {ImageRecord, Store} from '../storage/store.js'
 import {collectGarbage} from './images.js'
+import {isManifestList} from './lookup.js'
 import type {Manifest} from './oci.js'
 
 export interface CheckReport {
@@ -43,11 +44,12 @@ async function checkImage(store: Store, image: ImageRecord, quick: boolean, blob
     return blobCache.get(digest)
   }
   const name = image.names[0] ? `${image.id.slice(0, 12)} (${image.names[0]})` : image.id.slice(0, 12)
-  for (const digest of [`sha256:${image.id}`, image.digest]) {
+  // A manifest list has no config: its ID is its own.
+  for (const digest of isManifestList(image) ? [image.digest] : [`sha256:${image.id}`, image.digest]) {
     const p = await blob(digest)
     if (p) problems.push(`image ${name}: ${p}`)
   }
-  if (problems.length === 0) {
+  if (problems.length === 0 && !isManifestList(image)) {
     const manifest = store.readBlobJson<Manifest>(image.digest)
     if (manifest.layers.length !== image.layers.length) problems.push(`image ${name}: its manifest lists ${manifest.layers.length} layers, its record ${image.layers.length}`)
   }

@@ -5,7 +5,7 @@
 import {ImageInUseError, InvalidArgumentError, NoSuchImageError} from '../errors/index.js'
 import type {ImageConfig, Manifest} from './oci.js'
 import type {ImageRecord, Store} from '../storage/store.js'
-import {findImage, lookupImage, qualifyLocalName, repositoryOf, tagOf, type LookupOptions} from './lookup.js'
+import {findImage, isManifestList, lookupImage, qualifyLocalName, repositoryOf, tagOf, type LookupOptions} from './lookup.js'
 
 export interface ImageSummary {
   Id: string
@@ -27,6 +27,7 @@ export interface ImageSummary {
 }
 
 export function readConfig(store: Store, image: ImageRecord): ImageConfig {
+  if (isManifestList(image)) throw new InvalidArgumentError(`${image.names[0] ?? image.id}: is a manifest list, which has no image config`, {hint: 'Name one of its images instead (see tspod manifest inspect)'})
   return store.readBlobJson<ImageConfig>(`sha256:${image.id}`)
 }
 
@@ -70,7 +71,7 @@ export function listImages(store: Store, options: ListOptions = {}): ImageSummar
   for (const image of images) {
     // An image whose layers are a prefix of another's is its parent (intermediate when nameless).
     for (const other of images) {
-      if (other !== image && other.layers.length > image.layers.length && image.layers.every((l, i) => other.layers[i] === l)) parents.add(image.id)
+      if (other !== image && image.layers.length > 0 && other.layers.length > image.layers.length && image.layers.every((l, i) => other.layers[i] === l)) parents.add(image.id)
     }
   }
   let selected = images.filter(i => options.all || i.names.length > 0 || !parents.has(i.id))
@@ -103,7 +104,7 @@ export function listImages(store: Store, options: ListOptions = {}): ImageSummar
 function findParent(image: ImageRecord, images: ImageRecord[]): ImageRecord | undefined {
   let best: ImageRecord | undefined
   for (const other of images) {
-    if (other === image || other.layers.length >= image.layers.length) continue
+    if (other === image || other.layers.length === 0 || other.layers.length >= image.layers.length) continue
     if (other.layers.every((l, i) => image.layers[i] === l) && (!best || other.layers.length > best.layers.length)) best = other
   }
   return best
@@ -135,7 +136,7 @@ function applyFilter(store: Store, images: ImageRecord[], filter: string, all: I
       return value === 'true' ? [] : images
     case 'before':
     case 'since': {
-      const ref = lookupImage(all, value, options)
+      const ref = lookupImage(all, value, {...options, manifestList: true})
       const t = Date.parse(ref.created)
       return images.filter(i => (key === 'before' ? Date.parse(i.created) < t : Date.parse(i.created) > t))
     }
@@ -156,7 +157,7 @@ export async function tagImage(store: Store, input: string, targets: string[], o
   const names = targets.map(qualifyLocalName)
   await store.withWriteLock(async () => {
     const images = store.readImages()
-    const image = lookupImage(images, input, options)
+    const image = lookupImage(images, input, {...options, manifestList: true})
     for (const other of images) {
       if (other === image) continue
       const lost = other.names.filter(n => names.includes(n))
@@ -173,7 +174,7 @@ export async function tagImage(store: Store, input: string, targets: string[], o
 export async function untagImage(store: Store, input: string, names: string[], options: LookupOptions = {}): Promise<void> {
   await store.withWriteLock(async () => {
     const images = store.readImages()
-    const image = lookupImage(images, input, options)
+    const image = lookupImage(images, input, {...options, manifestList: true})
     if (names.length === 0) {
       image.namesHistory = [...new Set([...image.names, ...(image.namesHistory ?? [])])]
       image.names = []
@@ -190,7 +191,7 @@ export async function untagImage(store: Store, input: string, names: string[], o
 }
 
 function resolveOwnName(image: ImageRecord, name: string, options: LookupOptions): string | undefined {
-  const hit = findImage([image], name, options)
+  const hit = findImage([image], name, {...options, manifestList: true})
   if (!hit) return undefined
   const qualified = qualifyLocalName(name)
   if (image.names.includes(qualified)) return qualified
@@ -219,7 +220,7 @@ export async function removeImages(store: Store, refs: string[], options: Lookup
     for (const ref of refs) {
       let image: ImageRecord | undefined
       try {
-        image = findImage(images, ref, options)
+        image = findImage(images, ref, {...options, manifestList: true})
       } catch (err) {
         report.errors.push({ref, error: err as Error, exitCode: 125})
         continue

@@ -7,6 +7,7 @@
  */
 import {InvalidArgumentError, NoSuchImageError} from '../errors/index.js'
 import type {ImageRecord} from '../storage/store.js'
+import {MEDIA, hostPlatform, type Platform} from './oci.js'
 import {formatReference, isShortName, normalizeReference, parseReference, referenceName, trimReference, withDefaultTag} from './reference.js'
 
 const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{3,64})$/
@@ -17,6 +18,26 @@ export interface LookupOptions {
    * to be put off until a name is not found without it (see findImage).
    */
   searchRegistries?: string[] | (() => string[])
+  /**
+   * Return a manifest list itself. Without it a list resolves, as in
+   * Podman's libimage, to its instance for this host's platform.
+   */
+  manifestList?: boolean
+}
+
+/** Where a manifest list's instance is: kept on the list's record so lookups need no blob reads. */
+export interface ListInstanceRecord {
+  digest: string
+  platform?: Pick<Platform, 'os' | 'architecture' | 'variant'>
+  /** The repository (`host/path`) a remote instance was added from; absent for images of this store. */
+  source?: string
+}
+
+/** A manifest list is stored as an image record whose manifest is the index: no config, no layers. */
+export type ListImageRecord = ImageRecord & {instances?: ListInstanceRecord[]}
+
+export function isManifestList(image: ImageRecord): image is ListImageRecord {
+  return image.manifestMediaType === MEDIA.ociIndex || image.manifestMediaType === MEDIA.dockerManifestList
 }
 
 export function matchesIdPrefix(image: ImageRecord, prefix: string): boolean {
@@ -39,8 +60,25 @@ export function qualifyLocalName(input: string): string {
  */
 export function findImage(images: ImageRecord[], input: string, options: LookupOptions = {}): ImageRecord | undefined {
   const registries = options.searchRegistries
-  if (typeof registries !== 'function') return findWith(images, input, registries ?? [])
-  return findWith(images, input, []) ?? (images.length > 0 ? findWith(images, input, registries()) : undefined)
+  const hit = typeof registries !== 'function'
+    ? findWith(images, input, registries ?? [])
+    : findWith(images, input, []) ?? (images.length > 0 ? findWith(images, input, registries()) : undefined)
+  return hit && !options.manifestList && isManifestList(hit) ? hostInstance(images, hit, input) : hit
+}
+
+/** The list's local image for this host's platform; a clear error when it has none. */
+function hostInstance(images: ImageRecord[], list: ListImageRecord, input: string): ImageRecord {
+  const host = hostPlatform()
+  const platform = `${host.os}/${host.architecture}`
+  const matching = (list.instances ?? []).filter(i => i.platform?.os === host.os && i.platform.architecture === host.architecture)
+  if (matching.length === 0) {
+    throw new NoSuchImageError(`${input}: the manifest list has no image for ${platform}`, `See its platforms with: tspod manifest inspect ${input}`)
+  }
+  for (const instance of matching) {
+    const image = images.find(i => !isManifestList(i) && i.digests.includes(instance.digest))
+    if (image) return image
+  }
+  throw new NoSuchImageError(`${input}: the manifest list's image for ${platform} (${matching[0]!.digest}) is not in local storage`, matching[0]!.source ? `Pull it with: tspod pull ${matching[0]!.source}@${matching[0]!.digest}` : undefined)
 }
 
 function findWith(images: ImageRecord[], input: string, searchRegistries: string[]): ImageRecord | undefined {

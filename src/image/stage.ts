@@ -36,6 +36,11 @@ export interface StageLayerOptions {
   mediaType: string
   /** Store the decompressed tar as the blob (import does, as Podman does) instead of the bytes as they came. */
   storeUncompressed?: boolean
+  /**
+   * The caller writes the input's bytes to this file itself (pull's resumable
+   * partial download): it becomes the staged blob, and a failure leaves it.
+   */
+  blobWrittenTo?: string
   rootless: boolean
   onWarning?: (message: string) => void
 }
@@ -79,13 +84,14 @@ export async function stageLayer(store: Store, input: Readable, options: StageLa
     import('../storage/compression.js'),
     import('../storage/layer-tar.js'),
   ])
-  const blobPath = store.stagingPath('blob')
+  const written = options.storeUncompressed ? undefined : options.blobWrittenTo
+  const blobPath = written ?? store.stagingPath('blob')
   const dir = store.stagingPath('layer')
   const diffDir = join(dir, 'diff')
   await mkdir(diffDir, {recursive: true, mode: 0o755})
   try {
     if (options.parent && store.driver === 'vfs') await copyTree(store.layerDiffDir(options.parent), diffDir)
-    const blobFile = createWriteStream(blobPath, {flags: 'w', mode: 0o600})
+    const blobFile = written ? undefined : createWriteStream(blobPath, {flags: 'w', mode: 0o600})
     const compressed = new DigestingStream()
     const uncompressed = new DigestingStream()
     const {head, stream} = await peekStream(input, 6)
@@ -97,10 +103,10 @@ export async function stageLayer(store: Store, input: Readable, options: StageLa
     const plain = tar.pipe(uncompressed)
     tar.on('error', err => plain.destroy(err))
     let extracted: Readable = plain
-    if (options.storeUncompressed || kind === 'none') {
+    if (blobFile && (options.storeUncompressed || kind === 'none')) {
       extracted = plain.pipe(new TeeToFile(blobFile))
       plain.on('error', err => extracted.destroy(err))
-    } else {
+    } else if (blobFile) {
       raw.pipe(blobFile)
     }
     const report = await extractLayer(extracted, diffDir, {
@@ -108,7 +114,7 @@ export async function stageLayer(store: Store, input: Readable, options: StageLa
       onWarning: options.onWarning,
       whiteoutMode: store.driver === 'vfs' ? 'delete' : 'overlay',
     })
-    await finished(blobFile)
+    if (blobFile) await finished(blobFile)
     if (options.expected && options.expected.digest !== compressed.digest()) {
       throw new StorageError(`blob ${options.expected.digest}: content has digest ${compressed.digest()}`, {hint: 'The source is corrupt; nothing was stored'})
     }
@@ -137,7 +143,7 @@ export async function stageLayer(store: Store, input: Readable, options: StageLa
     return {record, blob, dir, skippedDevices: report.skippedDevices}
   } catch (err) {
     input.destroy()
-    await rm(blobPath, {force: true})
+    if (!written) await rm(blobPath, {force: true})
     await store.moveToTrash(dir)
     throw err
   }
@@ -173,6 +179,8 @@ export interface CommitImageOptions {
   /** Fully qualified names to give the image; they move away from any other image holding them. */
   names: string[]
   created: string
+  /** More manifest digests the image is known by: the manifest list a pull resolved it through. */
+  digests?: string[]
 }
 
 /** Move staged parts into place and record the image: the commit point. Returns the stored record. */
@@ -211,7 +219,7 @@ export async function commitImage(store: Store, options: CommitImageOptions): Pr
       added: new Date().toISOString(),
     }
     record.names = [...new Set([...record.names, ...names])]
-    if (!record.digests.includes(options.manifest.digest)) record.digests.push(options.manifest.digest)
+    for (const digest of [options.manifest.digest, ...(options.digests ?? [])]) if (!record.digests.includes(digest)) record.digests.push(digest)
     if (!existing) images.push(record)
     await store.writeImages(images)
     return record

@@ -4,5 +4,5 @@ import {findImage} from '../../image/lookup.js'
 
 export default async function imageExists(ctx: CommandContext): Promise<number> {
   const engine = await engineFor(ctx)
-  return findImage(engine.store.readImages(), ctx.args[0], lookupOptions(engine)) ? 0 : 1
+  return findImage(engine.store.readImages(), ctx.args[0], {...lookupOptions(engine), manifestList: true}) ? 0 : 1
 }

@@ -16,7 +16,7 @@ export default async function imageRm(ctx: CommandContext): Promise<number> {
   if (force) {
     // As Podman: -f first removes the containers that use the images.
     const images = engine.store.readImages()
-    const targets = all ? images : ctx.args.map(ref => findImage(images, ref, lookupOptions(engine))).filter(i => i !== undefined)
+    const targets = all ? images : ctx.args.map(ref => findImage(images, ref, {...lookupOptions(engine), manifestList: true})).filter(i => i !== undefined)
     const ids = new Set(targets.map(i => i!.id))
     const {removeContainer} = await import('../../container/lifecycle.js')
     for (const c of engine.store.readContainerRefs()) if (ids.has(c.image)) await removeContainer(engine, c.id, {force: true})
