@@ -1,8 +1,12 @@
 /** Turning `run`/`create` flags into the engine's CreateOptions. */
-import {InvalidArgumentError, TspodError} from '../errors/index.js'
+import {readFileSync} from 'node:fs'
+import {InvalidArgumentError} from '../errors/index.js'
 import type {CreateOptions} from '../container/create.js'
 import type {ContainerOptions} from '../runtime/spec.js'
 import {flagBool, flagList, flagString, type CommandContext} from './context.js'
+import {isNetworkName, type NetworkRequest} from '../network/user-networks.js'
+import {parseNetworkFlag} from '../network/backend.js'
+import {parsePublish} from '../network/ports.js'
 
 function keyValues(list: string[], what: string): Record<string, string> {
   const out: Record<string, string> = {}
@@ -22,16 +26,37 @@ function integer(ctx: CommandContext, name: string): number | undefined {
   return Number(v)
 }
 
+/** The namespace kind the spec needs; the rest of --network (backend, options, joined namespace) is decided at create. */
 function networkMode(value: string | undefined): ContainerOptions['network'] {
-  if (value === undefined || value === '' || value === 'private' || value === 'slirp4netns' || value === 'default' || value === 'bridge') return 'private'
-  if (value === 'none' || value === 'host') return value
-  throw new TspodError(`network mode "${value}" is not available yet: tspod supports none, host and private (slirp4netns) now`, {hint: 'User-defined networks, pasta and container:/ns: modes come with the networking work'})
+  const flag = parseNetworkFlag(value)
+  return flag.kind === 'none' || flag.kind === 'host' ? flag.kind : 'private'
+}
+
+/** `--network NAME` (repeatable) joins user-defined networks; anything else is a mode, given once. */
+function userNetworkRequest(ctx: CommandContext): NetworkRequest | undefined {
+  const values = flagList(ctx, 'network')
+  const names = values.filter(isNetworkName)
+  if (names.length === 0) return undefined
+  if (names.length !== values.length) throw new InvalidArgumentError(`--network ${values.join(' --network ')}: a network mode cannot be combined with user-defined networks`, {hint: 'Give either one mode (none, host, private) or network names'})
+  return {names, aliases: flagList(ctx, 'network-alias'), ips: flagList(ctx, 'ip'), mac: flagString(ctx, 'mac-address')}
+}
+
+/** --pod, or the ID in --pod-id-file. */
+function podRef(ctx: CommandContext): string | undefined {
+  const file = flagString(ctx, 'pod-id-file')
+  if (file === undefined) return flagString(ctx, 'pod')
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch (err) {
+    throw new InvalidArgumentError(`reading the pod ID from ${file}: ${(err as Error).message}`)
+  }
 }
 
 export function createOptionsFrom(ctx: CommandContext): CreateOptions {
   const [image, ...command] = ctx.args
-  if (flagList(ctx, 'publish').length > 0) {
-    throw new TspodError('publishing ports (-p) is not available yet', {hint: 'Use --network host to reach the container\'s ports from the host for now'})
+  const publish = flagList(ctx, 'publish').flatMap(parsePublish)
+  if (flagBool(ctx, 'no-hosts') && flagList(ctx, 'add-host').length > 0) {
+    throw new InvalidArgumentError('--no-hosts and --add-host cannot be set together', {hint: 'Drop --no-hosts to add entries to the generated /etc/hosts'})
   }
   const cpuShares = integer(ctx, 'cpu-shares')
   const pidsLimit = integer(ctx, 'pids-limit')
@@ -67,7 +92,7 @@ export function createOptionsFrom(ctx: CommandContext): CreateOptions {
     devices: flagList(ctx, 'device'),
     init: flagBool(ctx, 'init'),
     initPath: flagString(ctx, 'init-path'),
-    network: networkMode(flagString(ctx, 'network')),
+    network: userNetworkRequest(ctx) ? 'private' : networkMode(flagList(ctx, 'network').at(-1)),
     stopSignal: flagString(ctx, 'stop-signal'),
     annotations: keyValues(flagList(ctx, 'annotation'), 'annotation'),
     labels: keyValues(flagList(ctx, 'label'), 'label'),
@@ -88,6 +113,14 @@ export function createOptionsFrom(ctx: CommandContext): CreateOptions {
     runtime: ctx.global.runtime,
     dns: flagList(ctx, 'dns'),
     addHosts: flagList(ctx, 'add-host'),
+    dnsSearch: flagList(ctx, 'dns-search'),
+    dnsOptions: flagList(ctx, 'dns-option'),
+    noHosts: flagBool(ctx, 'no-hosts'),
+    networkFlag: userNetworkRequest(ctx) ? undefined : parseNetworkFlag(flagList(ctx, 'network').at(-1)),
+    publish,
+    publishAll: flagBool(ctx, 'publish-all'),
+    expose: flagList(ctx, 'expose'),
+    networks: userNetworkRequest(ctx),
     secrets: flagList(ctx, 'secret'),
     sdnotify: flagString(ctx, 'sdnotify') as CreateOptions['sdnotify'],
     health: {
@@ -101,5 +134,6 @@ export function createOptionsFrom(ctx: CommandContext): CreateOptions {
     },
     spec,
     createCommand: ['tspod', ...ctx.argv],
+    podRef: podRef(ctx),
   }
 }

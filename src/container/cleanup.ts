@@ -6,10 +6,13 @@
 import {InvalidArgumentError} from '../errors/index.js'
 import type {Engine} from '../engine/engine.js'
 import {debug} from '../util/log.js'
+import {teardownContainerNetworks} from '../network/user-networks.js'
 import {currentState, dropFromIndex, findContainer, isActive, readContainerIndex, readRecord, writeState} from './container-store.js'
 import {removeContainer, removeContainerFiles, startContainer, sweepOrphanContainers} from './lifecycle.js'
 
 export async function cleanupContainer(engine: Engine, id: string, options: {rm?: boolean} = {}): Promise<void> {
+  // First, and even when an --rm container's files are gone already: the attachment lives under the run root.
+  await teardownContainerNetworks(engine, id)
   if (!findContainer(engine.store, id)) return
   let record
   try {
@@ -25,6 +28,7 @@ export async function cleanupContainer(engine: Engine, id: string, options: {rm?
   if (options.rm || record.autoRemove) {
     await dropFromIndex(engine.store, id)
     await removeContainerFiles(engine, id, record)
+    await stopIdlePod(engine, record)
     return
   }
   const policy = record.restartPolicy
@@ -34,10 +38,18 @@ export async function cleanupContainer(engine: Engine, id: string, options: {rm?
     (policy.name === 'always' ||
       policy.name === 'unless-stopped' ||
       (policy.name === 'on-failure' && failed && (policy.maxRetries === 0 || state.restartCount < policy.maxRetries)))
-  if (!restart) return
+  if (!restart) {
+    await stopIdlePod(engine, record)
+    return
+  }
   debug(`restarting ${record.name} (policy ${policy.name}, restart ${state.restartCount + 1})`)
   await writeState(engine.store, id, {...state, restartCount: state.restartCount + 1})
   await startContainer(engine, record, {fromCleanup: true})
+}
+
+/** A pod created with --exit-policy=stop stops once its last member has exited. */
+async function stopIdlePod(engine: Engine, record: {pod?: string; infra?: boolean}): Promise<void> {
+  if (record.pod && !record.infra) await (await import('../pod/pods.js')).stopPodIfIdle(engine, record.pod)
 }
 
 export async function pruneContainers(engine: Engine, filters: string[]): Promise<string[]> {
@@ -52,6 +64,8 @@ export async function pruneContainers(engine: Engine, filters: string[]): Promis
     } catch {
       continue
     }
+    // An infra container goes with its pod (pod prune), never on its own.
+    if (record.infra) continue
     const ok = filters.every(f => {
       const [key, value] = [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]
       if (key === 'until') return Date.parse(record.created) < Date.parse(value)

@@ -82,6 +82,10 @@ export interface ContainerRecord {
   healthcheck?: {Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number}
   healthOnFailure?: 'none' | 'kill' | 'restart' | 'stop'
   secrets?: Array<{ID: string; Name: string; Target: string; Type: string; UID: number; GID: number; Mode: number}>
+  /** The pod (id) the container belongs to. */
+  pod?: string
+  /** The pod's infra container, which holds the namespaces its other containers join. */
+  infra?: boolean
 }
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'stopping' | 'exited' | 'removing'

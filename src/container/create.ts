@@ -24,13 +24,18 @@ import {debug} from '../util/log.js'
 import {
   addContainer,
   containerPaths,
+  currentState,
   findContainer,
+  isActive,
   writeNewContainer,
   type ContainerRecord,
   type RestartPolicy,
 } from './container-store.js'
 import {writeEtcFiles} from './etc-files.js'
 import {parseOnFailure, resolveHealthcheck, type HealthFlags} from './health.js'
+import {planContainerNetwork, type NetworkFlag, type NetworkPlan} from '../network/backend.js'
+import type {PortMapping} from '../network/ports.js'
+import {joinNetworkNamespace, planContainerNetworks, writeContainerNetworks, type NetworkRequest} from '../network/user-networks.js'
 import {readImageFile} from './image-files.js'
 import {parseSignal} from './signals.js'
 import {resolveVolumeMounts} from './volumes.js'
@@ -51,6 +56,20 @@ export interface CreateOptions {
   runtime?: string
   dns: string[]
   addHosts: string[]
+  dnsSearch?: string[]
+  dnsOptions?: string[]
+  /** --no-hosts: keep the image's /etc/hosts. */
+  noHosts?: boolean
+  /** --network as a mode (user-defined networks are `networks`). */
+  networkFlag?: NetworkFlag
+  /** -p, parsed. */
+  publish?: PortMapping[]
+  /** -P */
+  publishAll?: boolean
+  /** --expose */
+  expose?: string[]
+  /** User-defined networks to join (--network NAME, repeatable), with --network-alias, --ip, --mac-address. */
+  networks?: NetworkRequest
   /** `--secret` values, given to the container as files or environment variables. */
   secrets?: string[]
   /** How a systemd NOTIFY_SOCKET is used when the container starts (podman-run(1) --sdnotify); default container. */
@@ -61,6 +80,10 @@ export interface CreateOptions {
   createCommand: string[]
   /** Removes an existing container of the same name, for --replace. */
   removeExisting?: (id: string) => Promise<void>
+  /** --pod NAME|ID or new:NAME, resolved into `pod` by the pod module. */
+  podRef?: string
+  /** The pod the container joins; a pod sharing its network gives the container the infra's (see src/pod/pod-join.ts). */
+  pod?: {id: string; infra?: boolean; network?: NetworkPlan}
 }
 
 export interface CreateReport {
@@ -101,7 +124,8 @@ async function pullForCreate(engine: Engine, image: string, platform?: string): 
   ]
   debug(`pulling ${image}`)
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(process.execPath, args, {stdio: ['ignore', 2, 2]})
+    // A terminal on stdin lets the pull ask which registry a short name means (short-name-mode).
+    const child = spawn(process.execPath, args, {stdio: [process.stdin.isTTY ? 'inherit' : 'ignore', 2, 2]})
     child.once('error', reject)
     child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : 125)))
   })
@@ -146,8 +170,9 @@ function checkPlatform(platform: string | undefined, config: {os: string; archit
   }
 }
 
-export async function createContainer(engine: Engine, options: CreateOptions): Promise<CreateReport> {
+export async function createContainer(engine: Engine, given: CreateOptions): Promise<CreateReport> {
   const {store} = engine
+  const options = given.podRef ? await (await import('../pod/pod-join.js')).joinPodOptions(engine, given) : given
   if (options.cidFile && existsSync(options.cidFile)) {
     // Checked before anything is created, so a refused run leaves no container behind.
     throw new InvalidArgumentError(`writing the container ID to ${options.cidFile}: file exists`, {hint: 'The --cidfile must not exist yet'})
@@ -195,6 +220,24 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
     const existing = findContainer(store, options.name)
     if (existing && existing.names.includes(options.name)) await options.removeExisting(existing.id)
   }
+  const userNetworks = options.networks && options.networks.names.length > 0 ? planContainerNetworks(store, options.networks, options.dns) : undefined
+  const network = options.pod?.network ?? await planContainerNetwork({
+    flag: options.networkFlag,
+    publish: options.publish ?? [],
+    publishAll: options.publishAll ?? false,
+    expose: options.expose ?? [],
+    imageExposed: containerConfig.ExposedPorts,
+    rootless: engine.rootless,
+    configured: engine.config.containers.defaultRootlessNetworkCmd,
+    cmdPath: engine.config.containers.networkCmdPath,
+    lookupContainer: ref => {
+      const entry = findContainer(store, ref)
+      if (!entry) throw new InvalidArgumentError(`--network container:${ref}: no such container`)
+      const state = currentState(store, entry.id)
+      return {id: entry.id, pid: isActive(state) ? state.pid : undefined}
+    },
+    userNetworks: userNetworks !== undefined,
+  })
   const record = await addContainer(
     store,
     {name: options.name},
@@ -208,7 +251,17 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         await mkdir(paths.rootfs, {mode: 0o755})
       }
       const hostname = options.spec.hostname ?? id.slice(0, 12)
-      const etc = await writeEtcFiles(paths.userdata, {hostname, name, network: options.spec.network, dns: options.dns, addHosts: options.addHosts})
+      const etc = await writeEtcFiles(paths.userdata, {
+        hostname,
+        name,
+        network: network.settings,
+        dns: options.dns.length > 0 ? options.dns : engine.config.containers.dnsServers,
+        dnsSearch: options.dnsSearch,
+        dnsOptions: options.dnsOptions,
+        addHosts: options.addHosts,
+        noHosts: options.noHosts,
+      })
+      if (userNetworks) await writeContainerNetworks(store, id, userNetworks)
       const volumeMounts = await resolveVolumeMounts(engine, options.spec, Object.keys(containerConfig.Volumes ?? {}))
       const secrets = options.secrets?.length ? await (await import('../secrets/secrets.js')).prepareSecrets(store, options.secrets, paths.userdata) : undefined
       const report = generateSpec({
@@ -219,12 +272,13 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         conf: engine.config.containers,
         cgroups,
         rootless: engine.rootless,
-        options: {...options.spec, hostname},
+        options: {...options.spec, hostname, networkNsPath: network.settings.nsPath},
         etcFiles: {hosts: etc.hosts, resolvConf: etc.resolvConf, hostname: etc.hostname, containerEnv: etc.containerEnv},
         volumeMounts: [...volumeMounts.map(v => ({source: v.source, destination: v.destination, options: v.options})), ...(secrets?.mounts ?? [])],
         host: engine.rootless && options.spec.userns && options.spec.userns !== 'host' ? {user: rootlessIds()} : undefined,
       })
       debug(`OCI spec generated: ${report.spec.mounts?.length ?? 0} mounts, ${report.spec.process?.capabilities?.bounding?.length ?? 0} capabilities, seccomp ${report.spec.linux?.seccomp ? 'on' : 'off'}`)
+      if (userNetworks) joinNetworkNamespace(report.spec, store.runRoot, id)
       if (report.unenforced.length > 0) {
         const what = `${report.unenforced.map(f => `--${f}`).join(', ')} cannot be enforced: ${cgroups.reason}`
         if (engine.config.containers.unenforcedLimits === 'error') {
@@ -267,7 +321,8 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         hostname,
         tty: options.spec.tty,
         stdin: options.spec.stdin,
-        labels: {...(containerConfig.Labels ?? {}), ...options.spec.labels},
+        // A container started by a systemd unit records it, as Podman does: auto-update restarts the unit.
+        labels: {...(containerConfig.Labels ?? {}), ...(globalThis.process.env.PODMAN_SYSTEMD_UNIT ? {PODMAN_SYSTEMD_UNIT: globalThis.process.env.PODMAN_SYSTEMD_UNIT} : {}), ...options.spec.labels},
         annotations: options.spec.annotations,
         restartPolicy,
         autoRemove: options.rm,
@@ -279,13 +334,15 @@ export async function createContainer(engine: Engine, options: CreateOptions): P
         runtime: {name: runtime.name, path: runtime.path},
         mounts: volumeMounts,
         unenforced: report.unenforced,
-        options: {...options.spec},
+        options: {...options.spec, networkSettings: network.settings, publish: network.ports, expose: options.expose ?? []},
         rootfsKind,
         cidFile: options.cidFile,
         secrets: secrets?.refs,
         sdnotify: options.sdnotify,
         healthcheck,
         healthOnFailure,
+        pod: options.pod?.id,
+        infra: options.pod?.infra,
       }
       await writeNewContainer(store, record)
       return record

@@ -5,7 +5,7 @@
  * container uids) is done by the container's monitor, which this module
  * starts and talks to over its attach socket (docs/monitor-protocol.md).
  */
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync} from 'node:fs'
 import {mkdir, rm} from 'node:fs/promises'
 import {basename, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -16,6 +16,8 @@ import {namespacePrefix, runInNamespace} from '../rootless/ns-exec.js'
 import {attach, removeAndSignal, sendSignal, startMonitor, type AttachOptions, type MonitorHandle} from '../runtime/monitor-client.js'
 import {debug} from '../util/log.js'
 import {overlayMountOptions} from './mount.js'
+import {monitorNetworkArgs, recordNetwork} from '../network/backend.js'
+import {setupContainerNetworks, teardownContainerNetworks, usesUserNetworks} from '../network/user-networks.js'
 import {isLiveProcess, processStartTime} from '../util/lock.js'
 import {appendContainerEvent} from '../events/events.js'
 import {writeFileAtomic} from '../util/atomic.js'
@@ -56,6 +58,15 @@ function notifyOptions(record: ContainerRecord): {env: NodeJS.ProcessEnv; sdnoti
   if (!socket || mode === 'ignore') return {env}
   if (mode === 'container') return {env: {...env, NOTIFY_SOCKET: socket}, sdnotifySocket: socket, sdnotifyContainer: true}
   return {env, sdnotifySocket: socket}
+}
+
+/** The --cidfile goes with its container (as Podman), so a unit's next `run --cidfile` can write it again. */
+function removeCidFile(path: string, id: string): void {
+  try {
+    if (readFileSync(path, 'utf8').trim() === id) rmSync(path, {force: true})
+  } catch {
+    // Gone already, or not ours to remove.
+  }
 }
 
 /** A scheduled healthcheck: the monitor runs `tspod healthcheck run ID` every interval. */
@@ -106,6 +117,7 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
     debug(`clearing what a killed monitor left of ${record.id.slice(0, 12)}`)
     await runInNamespace(store.runRoot, ['sh', '-c', 'umount -l "$1" 2>/dev/null; "$2" --root "$3" delete --force "$4" >/dev/null 2>&1; true', 'sh', containerPaths(store, record.id).merged, record.runtime.path, runtimeStateDir(store), record.id])
   }
+  const podMember = record.pod && !record.infra ? await (await import('../pod/pod-join.js')).prepareMemberStart(engine, record) : undefined
   const paths = containerPaths(store, record.id)
   await rm(paths.exitFile, {force: true})
   // Each start begins a healthcheck history of its own, in the `starting` state.
@@ -117,7 +129,10 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
   if (record.runtime.name === 'crun' && engine.rootless && !cgroups.rootlessLimits) runtimeArgs.push('--cgroup-manager=disabled')
   const detachedCleanup = record.restartPolicy.name !== 'no' || (record.autoRemove && !options.attach)
   const prefix = namespacePrefix(store.runRoot)
-  const slirp = record.network === 'private' ? findSlirp() : undefined
+  // User-defined networks reach out through the shared rootless namespace, not a slirp4netns of their own.
+  const userNetworks = usesUserNetworks(store, record.id)
+  const networkArgs = userNetworks ? [] : monitorNetworkArgs(recordNetwork(record), engine.config.containers.networkCmdPath)
+  if (userNetworks) await setupContainerNetworks(engine, record)
   debug(`starting the monitor for ${record.id.slice(0, 12)}`)
   const handle = await startMonitor({
     nsPrefix: prefix,
@@ -142,8 +157,8 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
     removableDirs: [paths.dir, paths.socketDir],
     ...notifyOptions(record),
     ...healthOptions(engine, record),
-    exitCommand: detachedCleanup ? cleanupCommand(engine, record.id) : undefined,
-    slirp4netns: slirp,
+    exitCommand: detachedCleanup || userNetworks || podMember?.cleanupOnExit ? cleanupCommand(engine, record.id) : undefined,
+    networkArgs,
   })
   debug(`container process ${handle.pid}, monitor ${handle.monitorPid}`)
   let attached: Promise<{exitCode: number | undefined}> | undefined
@@ -179,10 +194,6 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
   return {handle, attached}
 }
 
-function findSlirp(): string | undefined {
-  for (const p of ['/usr/bin/slirp4netns', '/usr/local/bin/slirp4netns']) if (existsSync(p)) return p
-  return undefined
-}
 
 /**
  * Wait until the container has exited (its exit file is written) or the
@@ -246,13 +257,16 @@ export async function stopContainer(engine: Engine, id: string, timeoutSeconds?:
 }
 
 /** Remove a container: it must not be running unless `force`, which kills it first. */
-export async function removeContainer(engine: Engine, id: string, options: {force?: boolean; timeoutSeconds?: number} = {}): Promise<void> {
+export async function removeContainer(engine: Engine, id: string, options: {force?: boolean; timeoutSeconds?: number; withPod?: boolean} = {}): Promise<void> {
   const {store} = engine
   let record: ContainerRecord | undefined
   try {
     record = readRecord(store, id)
   } catch {
     record = undefined
+  }
+  if (record?.infra && !options.withPod) {
+    throw new TspodError(`container ${id} is the infra container of pod ${record.pod} and cannot be removed without removing the pod`, {hint: `Remove the pod: tspod pod rm -f ${record.pod?.slice(0, 12)}`})
   }
   const state = currentState(store, id)
   if (record && isActive(state)) {
@@ -280,6 +294,7 @@ export async function removeContainer(engine: Engine, id: string, options: {forc
   await removeContainerFiles(engine, id, record)
   debug(`files of ${id.slice(0, 12)} removed`)
   if (record) appendContainerEvent(store.runRoot, record, 'remove')
+  if (record?.cidFile) removeCidFile(record.cidFile, id)
 }
 
 /**
@@ -289,6 +304,7 @@ export async function removeContainer(engine: Engine, id: string, options: {forc
  */
 export async function removeContainerFiles(engine: Engine, id: string, record?: ContainerRecord): Promise<void> {
   const {store} = engine
+  await teardownContainerNetworks(engine, id)
   const paths = containerPaths(store, id)
   if (!existsSync(paths.dir) && !existsSync(paths.socketDir)) return
   const script = [

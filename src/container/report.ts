@@ -1,6 +1,7 @@
 /** What `ps` and `inspect` show of a container, in Podman's shapes. */
 import type {Store} from '../storage/store.js'
 import {formatTimeAgo} from '../util/units.js'
+import {describeNetwork} from '../network/backend.js'
 import {readHealth} from './health-state.js'
 import {containerPaths, currentState, readRecord, type ContainerIndexEntry, type ContainerRecord, type ContainerState} from './container-store.js'
 
@@ -24,7 +25,7 @@ export interface ContainerSummary {
   Pid: number
   Pod: string
   PodName: string
-  Ports: null
+  Ports: Array<{host_ip: string; container_port: number; host_port: number; range: number; protocol: string}> | null
   Size: null
   StartedAt: number
   State: string
@@ -86,9 +87,9 @@ export function summarize(store: Store, entry: ContainerIndexEntry): ListedConta
     Namespaces: {},
     Networks: [],
     Pid: state.status === 'running' ? state.pid ?? 0 : 0,
-    Pod: '',
+    Pod: record.pod ?? '',
     PodName: '',
-    Ports: null,
+    Ports: describeNetwork(record).psPorts,
     Size: null,
     StartedAt: state.startedAt ? Math.floor(Date.parse(state.startedAt) / 1000) : -62135596800,
     State: state.status,
@@ -136,7 +137,7 @@ export function inspectContainer(store: Store, record: ContainerRecord, state: C
     Image: record.image,
     ImageName: record.imageName,
     Rootfs: '',
-    Pod: '',
+    Pod: record.pod ?? '',
     ResolvConfPath: `${paths.userdata}/resolv.conf`,
     HostnamePath: `${paths.userdata}/hostname`,
     HostsPath: `${paths.userdata}/hosts`,
@@ -162,7 +163,7 @@ export function inspectContainer(store: Store, record: ContainerRecord, state: C
     },
     Mounts: record.mounts.map(m => ({Type: m.type, Name: m.name ?? '', Source: m.source, Destination: m.destination, Driver: m.type === 'volume' ? 'local' : '', Mode: '', Options: m.options, RW: !m.options.includes('ro'), Propagation: 'rprivate'})),
     Dependencies: [],
-    NetworkSettings: {Ports: {}, SandboxKey: '', Networks: {}},
+    NetworkSettings: {Ports: describeNetwork(record).ports, SandboxKey: '', Networks: {}},
     Namespace: '',
     IsInfra: false,
     IsService: false,
@@ -196,7 +197,8 @@ export function inspectContainer(store: Store, record: ContainerRecord, state: C
     },
     HostConfig: {
       Binds: record.mounts.filter(m => m.type !== 'tmpfs').map(m => `${m.name ?? m.source}:${m.destination}:${m.options.join(',') || 'rw'}`),
-      NetworkMode: record.network === 'private' ? 'slirp4netns' : record.network,
+      NetworkMode: describeNetwork(record).networkMode,
+      PortBindings: describeNetwork(record).portBindings,
       AutoRemove: record.autoRemove,
       RestartPolicy: {Name: record.restartPolicy.name === 'no' ? '' : record.restartPolicy.name, MaximumRetryCount: record.restartPolicy.maxRetries},
       LogConfig: {Type: record.logDriver, Config: null, Path: paths.log, Tag: '', Size: record.logMaxSize > 0 ? String(record.logMaxSize) : '0B'},

@@ -41,6 +41,27 @@ function deviceUsable(path: string): {path: string; usable: boolean; hint?: stri
   }
 }
 
+/** The rootless network backend a container gets by default, why, and what its published ports show the container. */
+async function describeNetworkChoice(engine: Engine, found: {slirp: boolean; pasta: boolean; tun: {usable: boolean}}) {
+  const {chooseBackend, sourceAddressNote} = await import('../network/backend.js')
+  const available = [...(found.slirp ? ['slirp4netns'] : []), ...(found.pasta ? ['pasta'] : [])]
+  try {
+    const choice = chooseBackend({configured: engine.config.containers.defaultRootlessNetworkCmd, cmdPath: engine.config.containers.networkCmdPath})
+    return {
+      available,
+      default: choice.name,
+      path: choice.path,
+      reason: choice.reason,
+      publishedPortsKeepSourceAddress: true,
+      sourceAddress: sourceAddressNote(choice.name),
+      ...(found.tun.usable ? {} : {warning: 'no backend can work until /dev/net/tun is usable'}),
+      devTun: found.tun,
+    }
+  } catch (err) {
+    return {available, default: 'none', reason: (err as Error).message, publishedPortsKeepSourceAddress: false, devTun: found.tun}
+  }
+}
+
 export async function collectInfo(engine: Engine, options: {runtime?: string}) {
   const cgroups = detectCgroups()
   const host = hostFacts()
@@ -95,12 +116,7 @@ export async function collectInfo(engine: Engine, options: {runtime?: string}) {
         seccompProfilePath: engine.config.containers.seccompProfile ?? (existsSync('/usr/share/containers/seccomp.json') ? '/usr/share/containers/seccomp.json' : ''),
         capabilities: engine.config.containers.defaultCapabilities.join(','),
       },
-      network: {
-        available: [...(slirp ? ['slirp4netns'] : []), ...(pasta ? ['pasta'] : [])],
-        default: engine.config.containers.defaultRootlessNetworkCmd ?? (slirp ? 'slirp4netns' : pasta ? 'pasta' : 'none'),
-        reason: engine.config.containers.defaultRootlessNetworkCmd ? 'set in containers.conf' : slirp ? 'slirp4netns is ready in about 4 ms here; this pasta build takes 60-90 ms to start' : pasta ? 'slirp4netns is not installed' : 'neither slirp4netns nor pasta is installed',
-        devTun: tun,
-      },
+      network: await describeNetworkChoice(engine, {slirp: !!slirp, pasta: !!pasta, tun}),
       slirp4netns: slirp ? {executable: slirp, version: firstLine(slirp, ['--version']) ?? 'unknown'} : {},
       pasta: pasta ? {executable: pasta, version: firstLine(pasta, ['--version']) ?? 'unknown'} : {},
       devFuse: fuse,

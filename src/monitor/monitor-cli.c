@@ -39,6 +39,27 @@ static long long number_of(int argc, char **argv, int *i, long long min, long lo
   return n;
 }
 
+/* --publish tcp|udp:HOSTPORT:CTRPORT[:HOSTIP]; the address goes last because an IPv6 one holds colons. */
+static void publish_of(int argc, char **argv, int *i, struct publish *p)
+{
+  const char *text = value_of(argc, argv, i);
+  char *end;
+  if (strncmp(text, "tcp:", 4) == 0 || strncmp(text, "udp:", 4) == 0) {
+    p->udp = text[0] == 'u';
+    long host = strtol(text + 4, &end, 10);
+    if (*end == ':' && host >= 1 && host <= 65535) {
+      long ctr = strtol(end + 1, &end, 10);
+      if ((*end == ':' || *end == '\0') && ctr >= 1 && ctr <= 65535) {
+        p->host_port = (int)host;
+        p->ctr_port = (int)ctr;
+        p->host_ip = *end == ':' ? end + 1 : "";
+        return;
+      }
+    }
+  }
+  die_usage("--publish %s: expected tcp|udp:HOSTPORT:CONTAINERPORT[:HOSTIP]", text);
+}
+
 static void require(const char *value, const char *option)
 {
   if (value == NULL || value[0] == '\0')
@@ -57,7 +78,10 @@ void options_parse(int argc, char **argv, struct options *o)
   o->removable_dirs = calloc((size_t)argc, sizeof *o->removable_dirs);
   o->exit_command_args = calloc((size_t)argc, sizeof *o->exit_command_args);
   o->health_command_args = calloc((size_t)argc, sizeof *o->health_command_args);
-  if (o->runtime_args == NULL || o->rm_dirs == NULL || o->removable_dirs == NULL || o->exit_command_args == NULL || o->health_command_args == NULL)
+  o->net_args = calloc((size_t)argc, sizeof *o->net_args);
+  o->publish = calloc((size_t)argc, sizeof *o->publish);
+  if (o->runtime_args == NULL || o->rm_dirs == NULL || o->removable_dirs == NULL || o->exit_command_args == NULL || o->health_command_args == NULL ||
+      o->net_args == NULL || o->publish == NULL)
     die_usage("calloc: out of memory");
 
   for (int i = 1; i < argc; i++) {
@@ -128,8 +152,15 @@ void options_parse(int argc, char **argv, struct options *o)
       o->sync_fd = (int)number_of(argc, argv, &i, 3, INT_MAX);
     } else if (strcmp(arg, "--start-fd") == 0) {
       o->start_fd = (int)number_of(argc, argv, &i, 3, INT_MAX);
-    } else if (strcmp(arg, "--slirp4netns") == 0) {
-      o->slirp4netns = value_of(argc, argv, &i);
+    } else if (strcmp(arg, "--slirp4netns") == 0 || strcmp(arg, "--pasta") == 0) {
+      if (o->net_backend != NET_NONE)
+        die_usage("%s: only one of --slirp4netns and --pasta", arg);
+      o->net_backend = arg[2] == 's' ? NET_SLIRP4NETNS : NET_PASTA;
+      o->net_cmd = value_of(argc, argv, &i);
+    } else if (strcmp(arg, "--network-arg") == 0) {
+      o->net_args[o->n_net_args++] = value_of(argc, argv, &i);
+    } else if (strcmp(arg, "--publish") == 0) {
+      publish_of(argc, argv, &i, &o->publish[o->n_publish++]);
     } else if (strcmp(arg, "--sdnotify-socket") == 0) {
       o->sdnotify_socket = value_of(argc, argv, &i);
     } else {
@@ -156,6 +187,8 @@ void options_parse(int argc, char **argv, struct options *o)
     die_usage("--health-interval-ms and --health-command: give both or neither");
   if (o->sync_fd >= 0 && o->sync_fd == o->start_fd)
     die_usage("--sync-fd and --start-fd: must differ");
+  if ((o->n_net_args > 0 || o->n_publish > 0) && o->net_backend == NET_NONE)
+    die_usage("--network-arg and --publish: need --slirp4netns or --pasta");
   if (o->log_driver == LOG_PASSTHROUGH && o->terminal)
     die_usage("--log-driver passthrough: cannot be combined with --terminal");
 }

@@ -1,121 +1,135 @@
 /*
- * slirp4netns, the default rootless network: after `runtime create` it joins
- * the container's network namespace, creates tap0 and configures it. The
- * monitor waits for its ready byte (--ready-fd) before the container is
- * started, so that the network is up when the container's first process
- * runs, and keeps the other end of --exit-fd: closing it ends slirp4netns.
- * Its output goes to SOCKET_DIR/slirp4netns.log, whose last line is the
- * reason given when it fails.
+ * The rootless network of a container with its own network namespace: after
+ * `runtime create` the backend (slirp4netns or pasta) joins that namespace,
+ * configures it and publishes the ports; the container is started only once
+ * all of that is done, so its first process already has its network and a
+ * client never meets a published port that is not forwarded yet.
+ *
+ * The monitor owns the backend: it is the monitor's child, it ends when the
+ * container exits, and it ends when the monitor dies (slirp4netns through its
+ * exit fd, pasta through a guard process), so neither a backend process nor
+ * its listening sockets outlive the container.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "monitor.h"
 
-#define READY_TIMEOUT_MS 10000
-
-static int exit_fd = -1;
-
-static void log_path_of(const struct options *o, char *path, size_t size)
+pid_t net_start(const struct options *o, pid_t container_pid)
 {
-  snprintf(path, size, "%s/slirp4netns.log", o->socket_dir);
+  /* A port that cannot be bound fails here, with the port and the reason, before any backend runs. */
+  for (size_t i = 0; i < o->n_publish; i++)
+    if (net_check_port(&o->publish[i]) < 0)
+      return -1;
+  return o->net_backend == NET_PASTA ? pasta_start(o, container_pid) : slirp_start(o, container_pid);
 }
 
-static void report_failure(const struct options *o, pid_t pid, int code)
+int net_ready(const struct options *o, pid_t *pid)
 {
-  char path[PATH_MAX], text[4096], line[512] = "";
-  log_path_of(o, path, sizeof path);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    last_line(text, read_available(fd, text, sizeof text), line, sizeof line);
-    close(fd);
-  }
-  if (code < 0)
-    report("network", -1, "slirp4netns %d: not ready after %d ms", (int)pid, READY_TIMEOUT_MS);
-  else if (line[0] != '\0')
-    report("network", code, "slirp4netns: %s", line);
+  return o->net_backend == NET_PASTA ? pasta_ready(o, pid) : slirp_ready(o, *pid);
+}
+
+void net_stop(const struct options *o, pid_t pid)
+{
+  if (o->net_backend == NET_PASTA)
+    pasta_stop(o, pid);
   else
-    report("network", code, "slirp4netns: exit status %d", code);
+    slirp_stop(o, pid);
 }
 
-pid_t slirp_start(const struct options *o, pid_t container_pid)
+int net_check_port(const struct publish *p)
 {
-  int exit_pipe[2], ready_pipe[2];
-  if (pipe2(exit_pipe, O_CLOEXEC) < 0) {
-    report_errno("network", "pipe2 (slirp4netns exit fd)");
+  struct sockaddr_storage addr;
+  memset(&addr, 0, sizeof addr);
+  socklen_t len;
+  const char *ip = p->host_ip[0] != '\0' ? p->host_ip : "0.0.0.0";
+  struct sockaddr_in *in4 = (struct sockaddr_in *)&addr;
+  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
+  if (inet_pton(AF_INET, ip, &in4->sin_addr) == 1) {
+    in4->sin_family = AF_INET;
+    in4->sin_port = htons((uint16_t)p->host_port);
+    len = sizeof *in4;
+  } else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons((uint16_t)p->host_port);
+    len = sizeof *in6;
+  } else {
+    report("network", -1, "publish %s:%d: not an IP address", ip, p->host_port);
     return -1;
   }
-  if (pipe2(ready_pipe, O_CLOEXEC) < 0) {
-    report_errno("network", "pipe2 (slirp4netns ready fd)");
-    close(exit_pipe[0]);
-    close(exit_pipe[1]);
+  const char *proto = p->udp ? "udp" : "tcp";
+  int fd = socket(addr.ss_family, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    report_errno("network", "socket for port %d/%s", p->host_port, proto);
     return -1;
   }
-  char path[PATH_MAX];
-  log_path_of(o, path, sizeof path);
-  int log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  int null_fd = open_dev_null(O_RDWR);
-  pid_t pid = -1;
-  if (log_fd < 0) {
-    report_errno("network", "open %s", path);
-  } else if (null_fd >= 0) {
-    char target[16];
-    snprintf(target, sizeof target, "%d", (int)container_pid);
-    const char *argv[] = {o->slirp4netns, "--configure", "--mtu=65520", "--disable-host-loopback", "--exit-fd=3",
-                          "--ready-fd=4", target, "tap0", NULL};
-    const int stdio[3] = {null_fd, log_fd, log_fd};
-    const int extra[2] = {exit_pipe[0], ready_pipe[1]};
-    pid = spawn_process((char *const *)argv, stdio, extra, 2);
-    if (pid < 0)
-      report_errno("network", "fork %s", o->slirp4netns);
-  }
-  if (log_fd >= 0)
-    close(log_fd);
-  if (null_fd >= 0)
-    close(null_fd);
-  close(exit_pipe[0]);
-  close(ready_pipe[1]);
-  if (pid < 0) {
-    close(exit_pipe[1]);
-    close(ready_pipe[0]);
-    return -1;
-  }
-
-  struct pollfd pfd = {.fd = ready_pipe[0], .events = POLLIN};
-  char byte = 0;
-  int rc;
-  while ((rc = poll(&pfd, 1, READY_TIMEOUT_MS)) < 0 && errno == EINTR)
-    ;
-  ssize_t n = rc > 0 ? read(ready_pipe[0], &byte, 1) : 0;
-  close(ready_pipe[0]);
-  if (n == 1) {
-    exit_fd = exit_pipe[1];
-    return pid;
-  }
-  /* EOF on the ready pipe: slirp4netns exited; a timeout: it hangs. */
-  close(exit_pipe[1]);
+  /* As the backend's own socket does: a connection in TIME_WAIT is no conflict, a listener is. */
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (addr.ss_family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  int rc = bind(fd, (struct sockaddr *)&addr, len);
+  if (rc == 0 && !p->udp)
+    rc = listen(fd, 1);
+  int err = errno;
+  close(fd);
   if (rc == 0)
-    kill(pid, SIGKILL);
-  int code = wait_process(pid);
-  report_failure(o, pid, rc == 0 ? -1 : code);
+    return 0;
+  /* strerror's capitals read oddly after the port; this is the wording users search for. */
+  const char *why = err == EADDRINUSE ? "address already in use" : err == EACCES ? "permission denied" : strerror(err);
+  const char *open = addr.ss_family == AF_INET6 ? "[" : "";
+  const char *close_ = addr.ss_family == AF_INET6 ? "]" : "";
+  report("network", -1, "cannot publish %s%s%s:%d/%s: bind: %s", open, ip, close_, p->host_port, proto, why);
   return -1;
 }
 
-void slirp_stop(const struct options *o, pid_t pid)
+int net_wait_readable(int fd, int timeout_ms)
 {
-  if (exit_fd >= 0)
-    close(exit_fd);
-  exit_fd = -1;
-  if (pid > 0 && wait_process_timeout(pid, 1000) < 0) {
-    kill(pid, SIGKILL);
-    wait_process(pid);
-  }
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  int rc;
+  while ((rc = poll(&pfd, 1, timeout_ms)) < 0 && errno == EINTR)
+    ;
+  return rc;
+}
+
+static void path_of(const struct options *o, const char *name, char *path, size_t size)
+{
+  snprintf(path, size, "%s/%s", o->socket_dir, name);
+}
+
+int net_open_log(const struct options *o, const char *name)
+{
   char path[PATH_MAX];
-  log_path_of(o, path, sizeof path);
+  path_of(o, name, path, sizeof path);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    report_errno("network", "open %s", path);
+  return fd;
+}
+
+void net_log_last_line(const struct options *o, const char *name, char *line, size_t size)
+{
+  char path[PATH_MAX], text[4096];
+  path_of(o, name, path, sizeof path);
+  line[0] = '\0';
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  last_line(text, read_available(fd, text, sizeof text), line, size);
+  close(fd);
+}
+
+void net_remove_file(const struct options *o, const char *name)
+{
+  char path[PATH_MAX];
+  path_of(o, name, path, sizeof path);
   unlink(path);
 }

@@ -25,6 +25,17 @@ enum { FRAME_STDIN = 0, FRAME_STDIN_EOF = 1, FRAME_RESIZE = 2, FRAME_SIGNAL = 3,
 
 enum log_driver { LOG_K8S_FILE, LOG_NONE, LOG_PASSTHROUGH };
 
+/* The program that gives the container's own network namespace its egress (and its published ports). */
+enum net_backend { NET_NONE, NET_SLIRP4NETNS, NET_PASTA };
+
+/* One published port: host_ip "" means every IPv4 address (slirp4netns) or every address (pasta). */
+struct publish {
+  bool udp;
+  const char *host_ip;
+  int host_port;
+  int ctr_port;
+};
+
 struct options {
   const char *cid;
   const char *name;
@@ -53,7 +64,12 @@ struct options {
   size_t n_exit_command_args;
   int sync_fd;  /* -1: none */
   int start_fd; /* -1: none */
-  const char *slirp4netns;
+  enum net_backend net_backend;
+  const char *net_cmd; /* the backend's path or name */
+  const char **net_args;
+  size_t n_net_args;
+  struct publish *publish;
+  size_t n_publish;
   const char *sdnotify_socket;
   bool sdnotify_container; /* the container sends READY=1 itself; we send MAINPID only */
   long long health_interval_ms; /* 0: no scheduled healthcheck */
@@ -169,7 +185,7 @@ struct relay_state {
   struct ctr_stdio *stdio;
   bool terminal;
   pid_t container_pid;
-  pid_t slirp_pid; /* 0 when none (cleared when it exits on its own) */
+  pid_t slirp_pid; /* the network backend (slirp4netns or pasta); 0 when none (cleared when it exits on its own) */
   int signal_fd;
   int exit_code;       /* set once the container has been reaped */
   int64_t finished_ns; /* when it was reaped, Unix nanoseconds */
@@ -186,8 +202,35 @@ void exit_command_run(const struct options *o);
 /* Starts the healthcheck command without waiting; its pid, or -1 after reporting. */
 pid_t health_command_start(const struct options *o);
 
-/* monitor-net.c: slirp4netns for the default rootless network; the pid, or -1 after reporting the failure. */
+/*
+ * monitor-net.c: the network backend of the container's own network
+ * namespace, started after `runtime create` and ready (ports published)
+ * before `runtime start`. net_start checks the ports and starts the backend
+ * without waiting for it: its pid, or -1 after reporting the failure.
+ */
+pid_t net_start(const struct options *o, pid_t container_pid);
+/* Waits until the backend is ready and the ports are published; *pid becomes the process to stop later. 0, or -1 after reporting (the backend is stopped then). */
+int net_ready(const struct options *o, pid_t *pid);
+/* Ends the backend (ready or not) and reaps it; nothing of it (process, listening socket) survives. */
+void net_stop(const struct options *o, pid_t pid);
+/* 0 when host_ip:host_port/proto can be bound on the host now; else -1 after reporting why. */
+int net_check_port(const struct publish *p);
+/* Waits up to timeout_ms for fd to become readable; 1 readable, 0 timeout, -1 error. */
+int net_wait_readable(int fd, int timeout_ms);
+/* Opens SOCKET_DIR/NAME for a backend's output (truncated); -1 after reporting. */
+int net_open_log(const struct options *o, const char *name);
+/* The last line of SOCKET_DIR/NAME, for a failure message. */
+void net_log_last_line(const struct options *o, const char *name, char *line, size_t size);
+void net_remove_file(const struct options *o, const char *name);
+
+/* monitor-slirp.c: slirp4netns, with its own port handler (keeps the client's address). */
 pid_t slirp_start(const struct options *o, pid_t container_pid);
+int slirp_ready(const struct options *o, pid_t pid);
 void slirp_stop(const struct options *o, pid_t pid);
+
+/* monitor-pasta.c: pasta, forwarding the published ports itself. */
+pid_t pasta_start(const struct options *o, pid_t container_pid);
+int pasta_ready(const struct options *o, pid_t *pid);
+void pasta_stop(const struct options *o, pid_t pid);
 
 #endif

@@ -20,8 +20,9 @@
  *    | exit 0 <------ exit                                        | subreaper, stdio -> /dev/null
  *    |                                                            | mount overlay, attach socket
  *    |                                                            | runtime create
+ *    |                                                            | network backend started
  *    | <---------------------------------------------- {"pid":N}  |
- *    | (attach)                                                   | slirp4netns
+ *    | (attach)                                                   | network ready
  *    | start byte ----------------------------------------------> |
  *    |                                                            | runtime start
  *    | <------------------------------------------- {"started":true}
@@ -60,7 +61,7 @@ static _Noreturn void abandon(void)
   if (created)
     runtime_delete(&opts);
   if (slirp_pid > 0)
-    slirp_stop(&opts, slirp_pid);
+    net_stop(&opts, slirp_pid);
   if (mounted && umount2(opts.mount_target, MNT_DETACH) < 0)
     report_errno("run", "umount %s", opts.mount_target);
   stdio_remove_console(&opts, &ctr);
@@ -308,7 +309,7 @@ static void clean_up(void)
 {
   runtime_delete(&opts);
   if (slirp_pid > 0)
-    slirp_stop(&opts, slirp_pid);
+    net_stop(&opts, slirp_pid);
   if (mounted && umount2(opts.mount_target, MNT_DETACH) < 0)
     report_errno("run", "umount %s", opts.mount_target);
   attach_remove_socket(opts.socket_dir);
@@ -348,12 +349,17 @@ int main(int argc, char **argv)
     abandon();
   create_container();
   pid_t container_pid = read_pid_file();
-  sync_send_pid("pid", container_pid);
-  if (opts.slirp4netns != NULL && (slirp_pid = slirp_start(&opts, container_pid)) < 0) {
+  /* The backend starts up while the CLI attaches and sends the start byte: its set-up costs the run nothing then. */
+  if (opts.net_backend != NET_NONE && (slirp_pid = net_start(&opts, container_pid)) < 0) {
     slirp_pid = 0;
     abandon();
   }
+  sync_send_pid("pid", container_pid);
   wait_for_start();
+  if (slirp_pid > 0 && net_ready(&opts, &slirp_pid) < 0) {
+    slirp_pid = 0;
+    abandon();
+  }
   start_container();
   sync_send_started();
   sdnotify_started(&opts);

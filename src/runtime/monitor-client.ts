@@ -77,6 +77,8 @@ export interface MonitorStartOptions {
   waitForStart?: boolean
   /** --slirp4netns PATH: network the container through slirp4netns. */
   slirp4netns?: string
+  /** The network's options as the network module builds them (--slirp4netns/--pasta PATH, --network-arg, --publish). */
+  networkArgs?: string[]
   /** --sdnotify-socket: MAINPID and READY=1 go there once the container runs (systemd Type=notify). */
   sdnotifySocket?: string
   /** --sdnotify-container: the container sends READY=1 itself (the runtime passes the socket in); the monitor sends MAINPID only. */
@@ -193,6 +195,7 @@ export function monitorArgs(opts: MonitorStartOptions): string[] {
     for (const arg of rest) add('--exit-command-arg', arg)
   }
   add('--slirp4netns', opts.slirp4netns)
+  args.push(...(opts.networkArgs ?? []))
   add('--sdnotify-socket', opts.sdnotifySocket)
   if (opts.sdnotifyContainer) args.push('--sdnotify-container')
   if (opts.healthIntervalMs && opts.healthCommand && opts.healthCommand.length > 0) {

@@ -155,6 +155,8 @@ export interface ContainerOptions {
   init?: boolean
   initPath?: string
   network: 'none' | 'host' | 'private'
+  /** Join this network namespace instead of making one (--network container:NAME, ns:PATH). */
+  networkNsPath?: string
   stopSignal?: string
   annotations: Record<string, string>
   labels: Record<string, string>
@@ -987,7 +989,7 @@ export function generateSpec(input: SpecInput): SpecReport {
   })
 
   const namespaces: OciNamespace[] = [{type: 'pid'}]
-  if (options.network !== 'host') namespaces.push({type: 'network'})
+  if (options.network !== 'host') namespaces.push(options.networkNsPath ? {type: 'network', path: options.networkNsPath} : {type: 'network'})
   namespaces.push({type: 'ipc'}, {type: 'uts'}, {type: 'mount'})
   if (cgroups.version === 'v2') namespaces.push({type: 'cgroup'})
   if (userns.uidMappings !== undefined) namespaces.push({type: 'user'})

@@ -1,15 +1,17 @@
 import {engineFor} from '../engine.js'
 import {flagBool, flagList, flagString, type CommandContext} from '../context.js'
 import {renderRows} from '../format.js'
-import {readContainerIndex, type ContainerIndexEntry} from '../../container/container-store.js'
+import {readContainerIndex, readRecord, type ContainerIndexEntry} from '../../container/container-store.js'
 import {summarize, type ListedContainer} from '../../container/report.js'
+import {readPodIndex} from '../../pod/pod-store.js'
+import {describeNetwork, recordNetwork} from '../../network/backend.js'
 import {InvalidArgumentError} from '../../errors/index.js'
 import {Store} from '../../storage/store.js'
 import {formatSize, formatTimeAgo} from '../../util/units.js'
 
 function matches(c: ListedContainer, filter: string): boolean {
   const i = filter.indexOf('=')
-  if (i === -1) throw new InvalidArgumentError(`invalid filter "${filter}": expected KEY=VALUE`, {hint: 'Filters: name=, status=, label=, ancestor=, id=, exited='})
+  if (i === -1) throw new InvalidArgumentError(`invalid filter "${filter}": expected KEY=VALUE`, {hint: 'Filters: name=, status=, label=, ancestor=, id=, exited=, pod='})
   const key = filter.slice(0, i)
   const value = filter.slice(i + 1)
   switch (key) {
@@ -30,8 +32,10 @@ function matches(c: ListedContainer, filter: string): boolean {
       return c.record.id.startsWith(value)
     case 'exited':
       return c.state.status === 'exited' && String(c.state.exitCode) === value
+    case 'pod':
+      return c.summary.Pod !== '' && (c.summary.PodName === value || c.summary.Pod.startsWith(value))
     default:
-      throw new InvalidArgumentError(`invalid filter "${key}"`, {hint: 'Filters: name=, status=, label=, ancestor=, id=, exited='})
+      throw new InvalidArgumentError(`invalid filter "${key}"`, {hint: 'Filters: name=, status=, label=, ancestor=, id=, exited=, pod='})
   }
 }
 
@@ -44,6 +48,21 @@ export default async function containerList(ctx: CommandContext): Promise<void> 
   const limit = flagBool(ctx, 'latest') ? 1 : last !== undefined ? Number(last) : undefined
   const all = flagBool(ctx, 'all') || limit !== undefined
   let listed = entries.map(e => summarize(store, e)).filter((c): c is ListedContainer => c !== undefined)
+  const podNames = new Map(readPodIndex(store).map(p => [p.id, p.name]))
+  for (const c of listed) if (c.record.pod) Object.assign(c.summary, {Pod: c.record.pod, PodName: podNames.get(c.record.pod) ?? '', IsInfra: c.record.infra === true})
+  // As Podman: a container in a pod's network shows the pod's ports, which its infra container publishes.
+  const networkOwner = (c: ListedContainer) => {
+    const joined = c.record.pod ? recordNetwork(c.record).settings.container : undefined
+    if (!joined) return c.record
+    const owner = listed.find(o => o.record.id === joined)?.record
+    if (owner) return owner
+    try {
+      return readRecord(store, joined)
+    } catch {
+      return c.record // removed meanwhile
+    }
+  }
+  for (const c of listed) if (c.record.pod && !c.record.infra) c.summary.Ports = describeNetwork(networkOwner(c)).psPorts
   if (!all) listed = listed.filter(c => c.state.status === 'running' || c.state.status === 'paused' || c.state.status === 'stopping')
   for (const f of flagList(ctx, 'filter')) listed = listed.filter(c => matches(c, f))
   if (limit !== undefined && limit >= 0) listed = listed.slice(0, limit)
@@ -90,10 +109,11 @@ export default async function containerList(ctx: CommandContext): Promise<void> 
       CreatedHuman: formatTimeAgo(new Date(c.record.created)),
       RunningFor: formatTimeAgo(new Date(c.record.created)),
       Status: c.summary.Status,
-      Ports: '',
+      Ports: describeNetwork(networkOwner(c)).column,
       Names: c.record.name,
       Labels: c.record.labels,
       Size: withSize ? formatSize(sizes.get(c.record.id) ?? 0) : '',
+      PodID: noTrunc ? c.summary.Pod : c.summary.Pod.slice(0, 12),
     }
   })
   const columns = [
@@ -105,6 +125,7 @@ export default async function containerList(ctx: CommandContext): Promise<void> 
     {header: 'PORTS', field: 'Ports'},
     {header: 'NAMES', field: 'Names'},
     ...(withSize ? [{header: 'SIZE', field: 'Size'}] : []),
+    ...(flagBool(ctx, 'pod') ? [{header: 'POD ID', field: 'PodID'}, {header: 'PODNAME', field: 'PodName'}] : []),
   ]
   ctx.stdout.write(renderRows(rows, {format, defaultColumns: columns, noHeading: flagBool(ctx, 'noheading')}))
 }

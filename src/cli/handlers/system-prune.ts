@@ -16,6 +16,11 @@ export default async function systemPrune(ctx: CommandContext): Promise<number> 
   const engine = await engineFor(ctx)
   const filters = flagList(ctx, 'filter')
   // Podman's order: containers first, so the images and volumes they held become unused.
+  const pods = filters.length === 0 ? await (await import('../../pod/pods.js')).prunePods(engine) : []
+  if (pods.length > 0) {
+    ctx.stdout.write('Deleted Pods\n')
+    for (const id of pods) ctx.stdout.write(id + '\n')
+  }
   const containers = await pruneContainers(engine, filters.filter(f => /^(label|until)=/.test(f)))
   if (containers.length > 0) {
     ctx.stdout.write('Deleted Containers\n')

@@ -10,10 +10,20 @@ export default async function systemReset(ctx: CommandContext): Promise<number> 
   }
   const engine = await engineFor(ctx)
   const {store} = engine
+  // Containers first, through their monitors, so no process keeps writing into the store or holds a mount in it.
+  const {removeContainer} = await import('../../container/lifecycle.js')
+  const {readContainerIndex} = await import('../../container/container-store.js')
+  for (const entry of readContainerIndex(store)) {
+    await removeContainer(engine, entry.id, {force: true, timeoutSeconds: 0, withPod: true}).catch(err => {
+      ctx.stderr.write(`Error: removing container ${entry.id.slice(0, 12)}: ${(err as Error).message}\n`)
+    })
+  }
+  const {stopRootlessNetns} = await import('../../network/rootless-netns.js')
+  await stopRootlessNetns(store.runRoot).catch(() => undefined)
   // Under the lock, so no writer commits into a store that is going away.
   await store.withWriteLock(async () => {
     await store.writeImages([])
-    for (const entry of ['layers', 'blobs', 'tmp', 'trash', 'containers', 'volumes', 'containers.json']) {
+    for (const entry of ['layers', 'blobs', 'tmp', 'trash', 'containers', 'volumes', 'containers.json', 'pods', 'pods.json', 'networks', 'secrets']) {
       await rm(`${store.graphRoot}/${entry}`, {recursive: true, force: true})
     }
   })

@@ -12,6 +12,7 @@ export default class ContainerList extends TspodCommand {
     latest: Flags.boolean({char: 'l', description: 'Act on the latest container tspod is aware of'}),
     noheading: Flags.boolean({description: 'Do not print headers'}),
     'no-trunc': Flags.boolean({description: 'Display the extended information'}),
+    pod: Flags.boolean({char: 'p', description: 'Print the ID and name of the pod the containers are associated with'}),
     quiet: Flags.boolean({char: 'q', description: 'Print the numeric IDs of the containers only'}),
     size: Flags.boolean({char: 's', description: 'Display the total file sizes'}),
     sort: Flags.string({description: 'Sort output by: command, created, id, image, names, runningfor, size, status', default: 'created'}),
