@@ -5,7 +5,7 @@ import {parseKubeDocuments} from '../../../src/kube/documents.js'
 import {planKube} from '../../../src/kube/plan.js'
 import type {KubeObject} from '../../../src/kube/types.js'
 import {validateKube} from '../../fixtures/kube-schemas/validate.js'
-import {makeRecord} from './records.js'
+import {makeRecord} from '../../fixtures/kube-records.js'
 
 const image = {Cmd: ['sh'], Env: ['PATH=/usr/bin:/bin']}
 
