@@ -66,15 +66,16 @@ function splitCreateCommand(words: string[]): {globals: string[]; rest: string[]
     if (GLOBAL_WITH_VALUE.has(argv[i])) globals.push(argv[++i])
     i++
   }
+  if (argv[i] === 'pod' && argv[i + 1] === 'create') return {globals, rest: argv.slice(i + 2)}
   if (argv[i] === 'container') i++
   if (argv[i] !== 'run' && argv[i] !== 'create') throw new InvalidArgumentError(`cannot recreate the container from its create command "${words.join(' ')}"`, {hint: 'Generate the unit without --new'})
   return {globals, rest: argv.slice(i + 1)}
 }
 
-function serializeFlags(spec: CommandSpec, flags: Record<string, unknown>): string[] {
+function serializeFlags(spec: CommandSpec, flags: Record<string, unknown>, replaced: Set<string> = REPLACED_FLAGS): string[] {
   const out: string[] = []
   for (const [name, value] of Object.entries(flags)) {
-    if (REPLACED_FLAGS.has(name) || value === undefined) continue
+    if (replaced.has(name) || value === undefined) continue
     const flag = spec.flags[name]
     if (!flag || spec.flags[name]?.default === value) continue
     if (typeof value === 'boolean') out.push(value ? `--${name}` : `--${name}=false`)
@@ -94,7 +95,13 @@ export function containerUnitName(c: ContainerForUnit, options: Pick<GenerateSys
   return `${prefix}${options.useName ? c.name : c.id}.service`
 }
 
-export function generateContainerUnit(c: ContainerForUnit, options: GenerateSystemdOptions): {name: string; text: string} {
+/** What a pod member's unit needs to know of its pod's unit. */
+export interface PodOfUnit {
+  unitName: string
+  podIdFile: string
+}
+
+export function generateContainerUnit(c: ContainerForUnit, options: GenerateSystemdOptions, pod?: PodOfUnit): {name: string; text: string} {
   if (!RESTART_POLICIES.includes(options.restartPolicy)) {
     throw new InvalidArgumentError(`${options.restartPolicy} is not a valid restart policy`, {hint: `Use one of ${RESTART_POLICIES.join(', ')}`})
   }
@@ -109,6 +116,7 @@ export function generateContainerUnit(c: ContainerForUnit, options: GenerateSyst
     `Wants=${['network-online.target', ...options.wants].join(' ')}`,
     `After=${['network-online.target', ...options.after].join(' ')}`,
     ...(options.requires.length > 0 ? [`Requires=${options.requires.join(' ')}`] : []),
+    ...(pod ? [`BindsTo=${pod.unitName}`, `After=${pod.unitName}`] : []),
     'RequiresMountsFor=%t/tspod',
     '',
     '[Service]',
@@ -127,7 +135,7 @@ export function generateContainerUnit(c: ContainerForUnit, options: GenerateSyst
     const base = [options.tspod, ...globals]
     const cidfile = '--cidfile=%t/%n.ctr-id'
     unit.push(
-      `ExecStart=${execLine([[...base, 'run'], [cidfile], ['--rm'], ['--sdnotify=conmon'], ['--replace'], ['-d'], ...serializeFlags(options.runSpec, parsed.flags).map(f => [f]), ['--name', c.name], [image, ...command]])}`,
+      `ExecStart=${execLine([[...base, 'run'], [cidfile], ['--rm'], ...(pod ? [[`--pod-id-file=${pod.podIdFile}`]] : []), ['--sdnotify=conmon'], ['--replace'], ['-d'], ...serializeFlags(options.runSpec, parsed.flags, pod ? new Set([...REPLACED_FLAGS, 'pod', 'pod-id-file']) : REPLACED_FLAGS).map(f => [f]), ['--name', c.name], [image, ...command]])}`,
       `ExecStop=${execLine([[...base, 'stop'], ['--ignore', '-t', String(options.stopTimeout)], [cidfile]])}`,
       `ExecStopPost=${execLine([[...base, 'rm'], ['-f'], ['--ignore', '-t', String(options.stopTimeout)], [cidfile]])}`,
       'Type=notify',
@@ -144,4 +152,85 @@ export function generateContainerUnit(c: ContainerForUnit, options: GenerateSyst
   }
   unit.push('', '[Install]', 'WantedBy=default.target')
   return {name, text: [...header, ...unit].join('\n') + '\n'}
+}
+
+export interface PodForUnit {
+  id: string
+  name: string
+  createCommand: string[]
+  /** The infra container (without --new, the unit starts and stops it). */
+  infra?: ContainerForUnit
+}
+
+/** `pod create`'s flags that the pod unit sets itself. */
+const POD_REPLACED_FLAGS = new Set(['name', 'replace', 'infra-conmon-pidfile', 'pod-id-file', 'exit-policy'])
+
+export function podUnitName(pod: PodForUnit, options: Pick<GenerateSystemdOptions, 'useName' | 'separator'> & {podPrefix: string}): string {
+  const prefix = options.podPrefix === '' ? '' : `${options.podPrefix}${options.separator}`
+  return `${prefix}${options.useName ? pod.name : pod.id}.service`
+}
+
+/**
+ * A pod becomes one unit for the pod and one per member container, as
+ * Podman generates them: the pod's unit wants its members and starts before
+ * them; each member's unit is bound to the pod's. With --new the pod unit
+ * creates the pod (`pod create --pod-id-file … --exit-policy=stop --replace`)
+ * and each member joins it through that id file.
+ */
+export function generatePodUnits(
+  pod: PodForUnit,
+  members: ContainerForUnit[],
+  options: GenerateSystemdOptions & {podPrefix: string; podCreateSpec: CommandSpec},
+): Array<{name: string; text: string}> {
+  const name = podUnitName(pod, options)
+  const memberUnits = members.map(m => containerUnitName(m, options))
+  const podIdFile = `%t/${name.replace(/\.service$/, '')}.pod-id`
+  const pidFile = `%t/${name.replace(/\.service$/, '')}.pid`
+  const header = options.noHeader ? [] : [`# ${name}`, `# autogenerated by tspod ${options.version}`, `# on ${(options.now ?? new Date()).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`, '']
+  const unit: string[] = [
+    '[Unit]',
+    `Description=tspod ${name}`,
+    'Documentation=man:podman-generate-systemd(1)',
+    `Wants=${['network-online.target', ...options.wants].join(' ')}`,
+    `After=${['network-online.target', ...options.after].join(' ')}`,
+    ...(options.requires.length > 0 ? [`Requires=${options.requires.join(' ')}`] : []),
+    'RequiresMountsFor=%t/tspod',
+    ...(memberUnits.length > 0 ? [`Wants=${memberUnits.join(' ')}`, `Before=${memberUnits.join(' ')}`] : []),
+    '',
+    '[Service]',
+    'Environment=PODMAN_SYSTEMD_UNIT=%n',
+    ...options.env.map(e => `Environment=${e}`),
+    `Restart=${options.restartPolicy}`,
+    ...(options.restartSec !== undefined ? [`RestartSec=${options.restartSec}`] : []),
+    ...(options.startTimeout !== undefined ? [`TimeoutStartSec=${options.startTimeout}`] : []),
+    `TimeoutStopSec=${options.stopTimeout + 60}`,
+  ]
+  const tspod = [options.tspod, ...options.globalArgs]
+  if (options.new) {
+    const {globals, rest} = splitCreateCommand(pod.createCommand)
+    const parsed = parseArgv(options.podCreateSpec, rest, 'tspod pod create')
+    const base = [options.tspod, ...globals]
+    unit.push(
+      `ExecStartPre=/bin/rm -f ${pidFile} ${podIdFile}`,
+      `ExecStartPre=${execLine([[...base, 'pod', 'create'], [`--infra-conmon-pidfile=${pidFile}`], [`--pod-id-file=${podIdFile}`], ['--exit-policy=stop'], ['--replace'], ...serializeFlags(options.podCreateSpec, parsed.flags, POD_REPLACED_FLAGS).map(f => [f]), ['--name', pod.name]])}`,
+      `ExecStart=${execLine([[...base, 'pod', 'start'], [`--pod-id-file=${podIdFile}`]])}`,
+      `ExecStop=${execLine([[...base, 'pod', 'stop'], ['--ignore', `--pod-id-file=${podIdFile}`, '-t', String(options.stopTimeout)]])}`,
+      `ExecStopPost=${execLine([[...base, 'pod', 'rm'], ['--ignore', '-f', `--pod-id-file=${podIdFile}`]])}`,
+      `PIDFile=${pidFile}`,
+      'Type=forking',
+    )
+  } else {
+    if (!pod.infra) throw new InvalidArgumentError(`pod ${pod.name} has no infra container: its unit would have nothing to start`, {hint: 'Generate the units with --new, or create the pod with an infra container'})
+    const ref = options.useName ? pod.infra.name : pod.infra.id
+    unit.push(
+      `ExecStart=${execLine([[...tspod, 'start', ref]])}`,
+      `ExecStop=${execLine([[...tspod, 'stop', '-t', String(options.stopTimeout), ref]])}`,
+      `ExecStopPost=${execLine([[...tspod, 'stop', '-t', String(options.stopTimeout), ref]])}`,
+      `PIDFile=${pod.infra.monitorPidFile}`,
+      'Type=forking',
+    )
+  }
+  unit.push('', '[Install]', `WantedBy=default.target`)
+  const podUnit = {name, text: [...header, ...unit].join('\n') + '\n'}
+  return [podUnit, ...members.map(m => generateContainerUnit(m, options, {unitName: name, podIdFile}))]
 }

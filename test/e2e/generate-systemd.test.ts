@@ -83,8 +83,53 @@ t.test('without --new: Type=forking on the existing container, PIDFile is its mo
   t.equal(state.stdout, 'exited')
 })
 
+t.test('a pod: one unit for the pod and one per container, run as systemd would', async t => {
+  expectExit(t, await tspod(t, store, ['pod', 'create', '--name', 'web']), 0)
+  expectExit(t, await tspod(t, store, ['create', '--pod', 'web', '--name', 'web-app', 'localhost/busybox', 'sh', '-c', 'hostname; exec sleep 1000']), 0)
+  const gen = await tspod(t, store, ['generate', 'systemd', '--new', '--name', '--format', 'json', 'web'])
+  expectExit(t, gen, 0)
+  const units = JSON.parse(gen.stdout) as Record<string, string>
+  t.same(Object.keys(units).sort(), ['container-web-app', 'pod-web'])
+  const podUnit = units['pod-web']
+  const appUnit = units['container-web-app']
+  t.match(podUnit, /^Wants=container-web-app.service$/m)
+  t.match(podUnit, /^Before=container-web-app.service$/m)
+  t.match(appUnit, /^BindsTo=pod-web.service$/m)
+  await verify(t, podUnit, 'pod-web.service')
+  await verify(t, appUnit, 'container-web-app.service')
+  // The originals go; the units make them afresh.
+  expectExit(t, await tspod(t, store, ['pod', 'rm', '-f', 'web']), 0)
+
+  const podExec = (key: string) => execOf(podUnit, key, 'pod-web.service')
+  const service = section(parseUnitFile(podUnit, 'pod-web.service'), 'Service')!
+  for (const pre of service.entries.filter(e => e.key === 'ExecStartPre')) {
+    const words = splitWords(pre.value.replaceAll('%t', user.runtimeDir))
+    expectExit(t, await runAsUser(words), 0)
+  }
+  expectExit(t, await runAsUser(podExec('ExecStart')), 0)
+  const pidFile = lastValue(service, 'PIDFile')!.replaceAll('%t', user.runtimeDir)
+  t.equal(readFileSync(`/proc/${readFileSync(pidFile, 'utf8').trim()}/comm`, 'utf8').trim(), 'tspod-monitor', 'the pod unit watches the infra container\'s monitor')
+
+  const socket = join(store.dir, 'pod-notify.sock')
+  const script = `python3 ${join(repoRoot, 'test', 'fixtures', 'notify-listen.py')} ${socket} 20 > ${store.dir}/pod-notify.out & L=$!
+while [ ! -S ${socket} ]; do sleep 0.05; done
+NOTIFY_SOCKET=${socket} "$@"; rc=$?
+wait $L; cat ${store.dir}/pod-notify.out; exit $rc`
+  const started = await runAsUser(['sh', '-c', script, 'sh', ...execOf(appUnit, 'ExecStart', 'container-web-app.service')])
+  expectExit(t, started, 0)
+  t.match(started.stdout, /READY=1/)
+  const ps = await tspod(t, store, ['ps', '--pod', '--format', '{{.Names}} {{.PodName}}', '--filter', 'name=web-app'])
+  t.equal(ps.stdout, 'web-app web', 'the container joined the pod the pod unit made')
+
+  expectExit(t, await runAsUser(execOf(appUnit, 'ExecStop', 'container-web-app.service')), 0)
+  expectExit(t, await runAsUser(execOf(appUnit, 'ExecStopPost', 'container-web-app.service')), 0)
+  expectExit(t, await runAsUser(podExec('ExecStop')), 0)
+  expectExit(t, await runAsUser(podExec('ExecStopPost')), 0)
+  t.equal((await tspod(t, store, ['pod', 'ps', '-q'])).stdout, '', 'stopping the units removes the pod')
+})
+
 t.test('bad input', async t => {
-  expectExit(t, await tspod(t, store, ['generate', 'systemd', 'nope']), 125, /no container with name or ID "nope" found/)
+  expectExit(t, await tspod(t, store, ['generate', 'systemd', 'nope']), 125, /nope does not refer to a container or pod/)
   expectExit(t, await tspod(t, store, ['generate', 'systemd', '--restart-policy', 'sometimes', 'old']), 125, /sometimes is not a valid restart policy/)
   if (user.switched) chownSync(store.dir, user.uid, user.gid)
   const files = await tspod(t, store, ['generate', 'systemd', '--files', '--name', 'old'], {cwd: store.dir})
