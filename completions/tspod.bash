@@ -71,7 +71,7 @@ _tspod_complete() {
     "exec") flags="--detach --env --env-file --interactive --latest --log-level --privileged --root --runroot --runtime --storage-driver --tty --user --workdir -d -e -i -l -t -u -w" ;;
     "export") flags="--log-level --output --root --runroot --runtime --storage-driver -o" ;;
     "generate kube") flags="--filename --log-level --replicas --root --runroot --runtime --service --storage-driver --type -f -r -s -t" ;;
-    "generate systemd") flags="--after --container-prefix --env --files --format --log-level --name --new --no-header --requires --restart-policy --restart-sec --root --runroot --runtime --separator --start-timeout --stop-timeout --storage-driver --time --wants -e -f -n -t" ;;
+    "generate systemd") flags="--after --container-prefix --env --files --format --log-level --name --new --no-header --pod-prefix --requires --restart-policy --restart-sec --root --runroot --runtime --separator --start-timeout --stop-timeout --storage-driver --time --wants -e -f -n -t" ;;
     "healthcheck run") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "history") flags="--format --human --log-level --no-human --no-trunc --quiet --root --runroot --runtime --storage-driver -H -q" ;;
     "image build") flags="--annotation --authfile --build-arg --build-arg-file --cache-from --cache-to --cap-add --cert-dir --creds --dry-run --file --format --iidfile --label --layers --log-level --network --no-cache --platform --pull --quiet --root --runroot --runtime --secret --security-opt --source-date-epoch --squash --squash-all --storage-driver --tag --target --timestamp --tls-verify --verify --volume -f -q -t -v" ;;
