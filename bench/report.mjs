@@ -158,6 +158,42 @@ function memory(meta) {
   return lines.join('\n')
 }
 
+// The throughput step's iperf3 readings (Gbit/s, or why not), target tspod ≥ Podman; and
+// the network's share of a default run: run-net minus run (--network=none), tspod's target ≤ 10 ms.
+function network(meta, scenarios) {
+  const lines = []
+  const keys = ['iperf_tspod_in', 'iperf_podman_in', 'iperf_tspod_out', 'iperf_podman_out']
+  if (keys.some((k) => meta[k] !== undefined) || meta.iperf_error) {
+    const cell = (v) => (v ?? 'not measured').replace(/\|/g, '\\|')
+    const verdict = (a, b) => (/^[\d.]+$/.test(a ?? '') && /^[\d.]+$/.test(b ?? '') ? (Number(a) >= Number(b) ? 'yes' : 'no') : '—')
+    lines.push(
+      `Throughput: iperf3 through a published port on 127.0.0.1 (\`run -d -p PORT:5201 debian iperf3 -s\`, 5 s each way, Gbit/s; target tspod ≥ Podman)${meta.iperf_error ? `: ${meta.iperf_error}` : ''}:`,
+      '',
+      '| direction | tspod | Podman | met |',
+      '|---|---|---|---|',
+      `| host → container | ${cell(meta.iperf_tspod_in)} | ${cell(meta.iperf_podman_in)} | ${verdict(meta.iperf_tspod_in, meta.iperf_podman_in)} |`,
+      `| container → host | ${cell(meta.iperf_tspod_out)} | ${cell(meta.iperf_podman_out)} | ${verdict(meta.iperf_tspod_out, meta.iperf_podman_out)} |`,
+    )
+    if (meta.iperf_tspodpasta_in !== undefined) {
+      lines.push(
+        `| host → container, tspod --network pasta | ${cell(meta.iperf_tspodpasta_in)} | ${cell(meta.iperf_podman_in)} | ${verdict(meta.iperf_tspodpasta_in, meta.iperf_podman_in)} |`,
+        `| container → host, tspod --network pasta | ${cell(meta.iperf_tspodpasta_out)} | ${cell(meta.iperf_podman_out)} | ${verdict(meta.iperf_tspodpasta_out, meta.iperf_podman_out)} |`,
+      )
+    }
+  }
+  const mean = (name, tool) => scenarios.find((s) => s.name === name)?.tools[tool].result?.mean
+  const share = (tool) => (mean('run-net', tool) !== undefined && mean('run', tool) !== undefined ? (mean('run-net', tool) - mean('run', tool)) * 1000 : undefined)
+  if (share('tspod') !== undefined) {
+    const podman = share('podman')
+    const ms = share('tspod')
+    if (lines.length) lines.push('')
+    lines.push(
+      `The network's share of \`run --rm busybox true\` (run-net minus run, which uses --network=none): tspod ${ms.toFixed(1)} ms${podman === undefined ? '' : `, Podman ${podman.toFixed(1)} ms`}; target for tspod ≤ 10 ms: ${ms <= 10 ? 'met' : 'not met'}.`,
+    )
+  }
+  return lines.join('\n')
+}
+
 // Why the container scenarios run each tool with the OCI runtime they do.
 function runtimes(meta) {
   if (meta.podman_runtime === undefined && meta.tspod_runtime === undefined) return ''
@@ -207,7 +243,7 @@ function render(meta, scenarios, summary) {
   ]
   if (meta.quick === '1') parts.push('', '**Quick run (`--quick`): too few runs to be a result.**')
   parts.push('', table(summary))
-  for (const extra of [goals(scenarios, summary), runtimes(meta), memory(meta)]) if (extra) parts.push('', extra)
+  for (const extra of [goals(scenarios, summary), runtimes(meta), memory(meta), network(meta, scenarios)]) if (extra) parts.push('', extra)
   parts.push('', '## Machine', '', machine(meta))
   const failed = failures(scenarios)
   if (failed) parts.push('', '## Left out', '', 'A tool that fails the untimed trial of a scenario is not timed there:', '', failed)

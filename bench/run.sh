@@ -9,7 +9,8 @@
 #   --quick     fewer runs (a smoke test of the benchmark, not a result)
 #   --keep      leave both stores in bench/work after the run, to look into
 #   SCENARIO    run only these (default all): version images inspect import
-#               run lifecycle ps memory pull pull5 push
+#               run run-net publish throughput lifecycle ps memory pull pull5
+#               push build-cached build-nocache build-copy build-multistage
 # Environment:
 #   TSPOD_USER       the user both tools run as when started as root (default tspod)
 #   TSPOD_FIXTURES   fixture cache holding busybox-rootfs.tar and debian-bookworm-rootfs.tar
@@ -17,7 +18,8 @@
 #   STORAGE_DRIVER   storage driver for both tools (default overlay; vfs if Podman cannot use overlay)
 set -euo pipefail
 
-SCENARIOS=(version images inspect import run lifecycle ps memory pull pull5 push)
+SCENARIOS=(version images inspect import run run-net publish throughput lifecycle ps memory pull pull5 push build-cached
+  build-nocache build-copy build-multistage)
 
 cd "$(dirname "$0")/.."
 repo=$(pwd -P)
@@ -357,6 +359,69 @@ choose_podman_runtime() {
   fi
 }
 
+debian_image_done=0
+declare -A debian_image_error=()
+# Both stores get the Debian fixture as the image `debian`, for iperf3: the
+# host's /usr (the same Debian release) is mounted over it to bring iperf3.
+with_debian_image() {
+  local tool
+  with_busybox
+  with_debian_rootfs
+  if ((!debian_image_done)); then
+    debian_image_done=1
+    say "setup: importing the Debian rootfs into each store as debian"
+    for tool in tspod podman; do
+      [ -z "${blocked[$tool]:-}" ] || continue
+      local err=$results/setup-debian.$tool.err
+      try_tool "$err" "$tool" import "$debian_rootfs" debian || debian_image_error[$tool]="setup failed: $(cat "$err")"
+    done
+  fi
+  for tool in "${!debian_image_error[@]}"; do
+    blocked[$tool]=${debian_image_error[$tool]}
+  done
+}
+
+# iperf3 through a published port, host to container (the host sends) and
+# container to host (-R: the container sends), 5 seconds each way, with each
+# tool's default network and with tspod's --network pasta. Recorded as
+# iperf_KEY_in and iperf_KEY_out in Gbit/s (or why not), KEY tspod, podman or tspodpasta.
+measure_throughput() {
+  local key tool flags out port=18590 dir rate
+  say "scenario throughput"
+  command -v iperf3 >/dev/null || { meta iperf_error "iperf3 is not installed: run scripts/setup.sh as root"; return 0; }
+  for key in tspod podman tspodpasta; do
+    tool=${key%pasta}
+    flags=()
+    [ "$tool" = tspod ] || flags=("${podman_runtime[@]}")
+    [ "$key" != tspodpasta ] || flags=(--network pasta)
+    port=$((port + 1))
+    if [ -n "${blocked[$tool]:-}" ]; then
+      meta "iperf_${key}_in" "not measured: ${blocked[$tool]}"
+      continue
+    fi
+    # Podman's flags are global (before run), tspod's --network belongs after it.
+    local before=("${flags[@]}") after=()
+    [ "$key" != tspodpasta ] || { before=(); after=("${flags[@]}"); }
+    if ! out=$(run_tool "$tool" "${before[@]}" run -d --name benchiperf "${after[@]}" -v /usr:/usr:ro -p "$port:5201" debian iperf3 -s 2>&1); then
+      meta "iperf_${key}_in" "not measured: \`$tool run -d -p $port:5201 debian iperf3 -s\` failed: $(explain_failure "$out")"
+      continue
+    fi
+    for dir in in out; do
+      local reverse=()
+      [ "$dir" = in ] || reverse=(-R)
+      rate=""
+      for _ in 1 2 3 4 5 6 7 8 9 10; do
+        if out=$(iperf3 -c 127.0.0.1 -p "$port" -t 5 -J "${reverse[@]}" 2>&1); then
+          rate=$(node -e 'const r = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log((r.end.sum_received.bits_per_second / 1e9).toFixed(2))' <<<"$out") && break
+        fi
+        sleep 0.5
+      done
+      meta "iperf_${key}_$dir" "${rate:-not measured: iperf3 -c 127.0.0.1 -p $port failed: $(explain_failure "$out")}"
+    done
+    run_tool "$tool" "${before[@]}" rm -f -t 0 benchiperf >/dev/null 2>&1 || true
+  done
+}
+
 runtime_version() {
   [ -n "$1" ] && "$1" --version 2>/dev/null | head -n 1 || printf 'unknown'
 }
@@ -434,6 +499,15 @@ measure_memory() {
 # Starts a detached container and removes it again, timed as one command: the
 # tool is "$@".
 LIFECYCLE_SCRIPT='"$@" run -d --name benchlc busybox sleep 1000 && exec "$@" rm -f -t 0 benchlc'
+# Starts a web server with a published port and waits until the port answers
+# from the host: the time until a user's service is reachable. The host port
+# is the first -p value among the arguments (the server's own -p comes later);
+# the container goes before the next run; 20 s without an answer is a failure.
+# One line: hyperfine splits the command itself and knows no $'…' quoting.
+PUBLISH_SCRIPT='for a in "$@"; do [ -z "$port" ] && [ "$prev" = -p ] && port=${a%%:*}; prev=$a; done; "$@" >/dev/null || exit 1; end=$(($(date +%s) + 20)); until curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; do [ "$(date +%s)" -lt "$end" ] || exit 1; done'
+# Host ports of the publish scenario, one per tool: the last container of one
+# tool still holds its port when the other tool's runs start.
+declare -A PUBLISH_PORTS=([tspod]=18580 [podman]=18581)
 
 # A rootfs of about 200 MB with the shape of a real one: busybox, a few big
 # shared libraries and many small files (man pages, docs, locales) from the
@@ -611,6 +685,34 @@ with_pushable_debian() {
   done
 }
 
+build_dir=$work/build
+build_contexts_done=0
+# Three build contexts, made once per run in bench/work/build: `five`, a
+# Dockerfile of five steps after FROM; `copy`, `COPY . /app` of 10,000 small
+# files in 100 directories; `multi`, two stages that do not depend on each
+# other, each waiting a second in a RUN, and a last stage copying from both.
+with_build_contexts() {
+  with_busybox
+  ((build_contexts_done)) && return 0
+  build_contexts_done=1
+  say "setup: writing the build contexts in bench/work/build"
+  rm -rf "$build_dir"
+  mkdir -p "$build_dir/five" "$build_dir/copy" "$build_dir/multi"
+  printf 'hello\n' >"$build_dir/five/hello.txt"
+  printf '%s\n' 'FROM busybox' 'ENV APP=bench' 'WORKDIR /app' 'COPY hello.txt /app/' \
+    'RUN echo built > /app/built.txt' 'CMD ["cat", "/app/built.txt"]' >"$build_dir/five/Dockerfile"
+  printf '%s\n' 'FROM busybox' 'COPY . /app' >"$build_dir/copy/Dockerfile"
+  local d f
+  for d in $(seq -w 0 99); do
+    mkdir "$build_dir/copy/d$d"
+    for f in $(seq -w 0 99); do printf 'file %s/%s\n' "$d" "$f" >"$build_dir/copy/d$d/f$f"; done
+  done
+  printf '%s\n' 'FROM busybox AS left' 'RUN sleep 1 && echo left > /left' \
+    'FROM busybox AS right' 'RUN sleep 1 && echo right > /right' \
+    'FROM busybox' 'COPY --from=left /left /left' 'COPY --from=right /right /right' >"$build_dir/multi/Dockerfile"
+  sync
+}
+
 run_scenario() {
   blocked=()
   local tool
@@ -634,6 +736,20 @@ run_scenario() {
       scenario --goal 0.5 run 1.0 "run --rm --network=none busybox true" \
         "$(podman_container_args run --rm --network=none busybox true)"
       ;;
+    run-net)
+      with_busybox
+      scenario run-net 1.0 "run --rm busybox true" "$(podman_container_args run --rm busybox true)"
+      ;;
+    publish)
+      with_busybox
+      local web="busybox httpd -f -p 80 -h /etc"
+      scenario --wrap "$PUBLISH_SCRIPT" publish 0.8 "run -d --name benchpub -p ${PUBLISH_PORTS[tspod]}:80 $web" \
+        "$(podman_container_args run -d --name benchpub -p "${PUBLISH_PORTS[podman]}":80 $web)" \
+        "rm -f -i -t 0 benchpub" "$(podman_container_args rm -f -i -t 0 benchpub)"
+      run_tool tspod rm -f -i -t 0 benchpub >/dev/null 2>&1 || true
+      run_tool podman "${podman_runtime[@]}" rm -f -i -t 0 benchpub >/dev/null 2>&1 || true
+      ;;
+    throughput) with_debian_image; measure_throughput ;;
     lifecycle) with_busybox; scenario --wrap "$LIFECYCLE_SCRIPT" lifecycle 0.8 "" "$(podman_container_args)" ;;
     ps) with_fifty_containers; scenario ps 1.5 "ps -a" "$(podman_container_args ps -a)" ;;
     memory) with_busybox; measure_memory ;;
@@ -659,6 +775,25 @@ run_scenario() {
       scenario --slow --before "rm -rf $v2/blobs $v2/repositories/bench/push" push 1.0 \
         "push --tls-verify=false bench-debian $registry_host/bench/push:1" \
         "push --tls-verify=false bench-debian $registry_host/bench/push:1"
+      ;;
+    build-cached)
+      with_build_contexts
+      scenario build-cached 0.5 "build -t benchbuild $build_dir/five" "$(podman_container_args build -t benchbuild "$build_dir/five")"
+      ;;
+    build-nocache)
+      with_build_contexts
+      scenario --slow build-nocache 0.7 "build --no-cache -t benchbuild $build_dir/five" \
+        "$(podman_container_args build --no-cache -t benchbuild "$build_dir/five")"
+      ;;
+    build-copy)
+      with_build_contexts
+      scenario --slow build-copy 0.7 "build --no-cache -t benchcopy $build_dir/copy" \
+        "$(podman_container_args build --no-cache -t benchcopy "$build_dir/copy")"
+      ;;
+    build-multistage)
+      with_build_contexts
+      scenario --slow build-multistage 1.0 "build --no-cache -t benchmulti $build_dir/multi" \
+        "$(podman_container_args build --no-cache -t benchmulti "$build_dir/multi")"
       ;;
   esac
 }
