@@ -588,7 +588,7 @@ class Executor {
         stdout: this.options.stdout,
         stderr: this.options.stderr,
         abort: this.options.abort,
-      }, upper => stageDirectoryLayer(this.engine, upper, state.image.layers.at(-1), {format: this.options.format, times: this.options.times, onWarning: this.options.onWarning}))
+      }, upper => stageDirectoryLayer(this.engine, upper, state.image.layers.at(-1), {format: this.options.format, times: this.options.times, onWarning: this.options.onWarning, adopt: true}))
       if (result.exitCode !== 0) {
         const where = describeStep(state, instruction, position)
         throw new RunStepError(`building at STEP "${instruction.original}" (${where}): the command exited with status ${result.exitCode}`, {exitCode: result.exitCode})
@@ -827,7 +827,7 @@ class Executor {
           const tar = await this.itemTar(item, placement.prefix, streamOptions)
           await applyTar(root, placement.dir, tar, this.engine.rootless, this.options.onWarning, streamOptions.owner)
         }
-      }, upper => stageDirectoryLayer(this.engine, upper, state.image.layers.at(-1), {format: this.options.format, times: this.options.times, onWarning: this.options.onWarning}))
+      }, upper => stageDirectoryLayer(this.engine, upper, state.image.layers.at(-1), {format: this.options.format, times: this.options.times, onWarning: this.options.onWarning, adopt: true}))
       const next = await writeImage(this.engine, state.image.layers, staged, this.nextConfig(state, state.image.config, createdBy, false), {format: this.options.format, names: []})
       await this.commitStep(state, next, key)
     })

@@ -12,6 +12,8 @@
  * uncompressed as Podman stores built layers, and `created` in the config
  * and history is the epoch, not the wall clock.
  */
+import {lstatSync, unlinkSync} from 'node:fs'
+import {join} from 'node:path'
 import type {Readable} from 'node:stream'
 import type {Engine} from '../engine/engine.js'
 import {MEDIA, type ImageConfig, type Manifest} from '../image/oci.js'
@@ -64,8 +66,10 @@ export async function stageDirectoryLayer(
   engine: Engine,
   dir: string,
   parent: string | undefined,
-  options: {format: ImageFormat; times: LayerTimes; onWarning?: (message: string) => void},
+  options: {format: ImageFormat; times: LayerTimes; onWarning?: (message: string) => void; adopt?: boolean},
 ): Promise<StagedLayer> {
+  // An adopted directory becomes the layer's files as it is: what the tar leaves out must go from it too.
+  if (options.adopt) for (const path of CONTAINER_INIT_PATHS) removeStandInFile(join(dir, path))
   const tar = packDirectory(dir, {sourceDateEpoch: options.times.epoch, timestamp: options.times.timestamp, onWarning: options.onWarning})
   return stageLayer(engine.store, withoutMountPoints(tar), {
     parent,
@@ -73,7 +77,16 @@ export async function stageDirectoryLayer(
     storeUncompressed: true,
     rootless: engine.rootless,
     onWarning: options.onWarning,
+    adoptDir: options.adopt ? dir : undefined,
   })
+}
+
+function removeStandInFile(path: string): void {
+  try {
+    if (!lstatSync(path).isDirectory()) unlinkSync(path)
+  } catch {
+    // not there
+  }
 }
 
 export interface WriteImageOptions {

@@ -13,7 +13,7 @@ import type {Writable} from 'node:stream'
 import type {Engine} from '../engine/engine.js'
 import {containerPaths, type ContainerRecord} from '../container/container-store.js'
 import {createContainer} from '../container/create.js'
-import {removeContainer, startContainer} from '../container/lifecycle.js'
+import {removeContainer, startContainer, waitForExit} from '../container/lifecycle.js'
 import {removeVolume} from '../container/volume-ops.js'
 import type {ContainerOptions} from '../runtime/spec.js'
 import {debug} from '../util/log.js'
@@ -116,6 +116,8 @@ export async function runStep<T>(engine: Engine, options: RunStepOptions, onSucc
     debug(`RUN container exited with ${exitCode}`)
     if (exitCode !== 0) return {exitCode: exitCode ?? 125}
     for (const {made: path, keep} of made.reverse()) if (path !== undefined && !keep) removeStandIn(join(upper, path))
+    // The upper directory becomes the layer's files (renamed): the monitor must have unmounted the overlay first.
+    await waitForExit(engine, record.id, {monitor: true, timeoutMs: 30_000})
     const value = await onSuccess(upper)
     return {exitCode: 0, value}
   } finally {
