@@ -177,7 +177,7 @@ t.test('containers on a network reach each other by name and alias; others canno
   t.match(hosts.stdout, /^search dns\.podman/m)
   t.match(hosts.stdout, /^nameserver 10\.89\.0\.1$/m, 'resolv.conf points at the network\'s DNS on the gateway')
 
-  const peer = await tspod(t, store, ['run', '--rm', '--network', 'front', 'busybox', 'sh', '-c', 'nslookup web1; nslookup www; nc -w 5 web1 8080 </dev/null; nc -w 5 www 8080 </dev/null'])
+  const peer = await tspod(t, store, ['run', '--rm', '--network', 'front', 'busybox', 'sh', '-c', 'nslookup web1; nslookup www; nc -w 5 web1 8080 </dev/null; sleep 0.5; nc -w 5 www 8080 </dev/null'])
   expectExit(t, peer, 0)
   t.equal(peer.stdout.split(`Address: ${webIp}`).length - 1, 2, 'both the name and the alias resolve to web1', {stdout: peer.stdout})
   t.equal(peer.stdout.split('hello-from-web1').length - 1, 2, 'nc reaches web1 by name and by alias', {stdout: peer.stdout})
@@ -213,7 +213,7 @@ t.test('connect and disconnect change what a running container reaches', async t
   expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'probe', '--network', 'back', 'busybox', 'sleep', '600']), 0)
   const webIp = await ipOf(t, store, 'web1')
   // aardvark-dns 1.4 answers a query with the names of the network it arrives on: ask front's.
-  const reach = async () => (await tspod(t, store, ['exec', 'probe', 'sh', '-c', `nc -w 3 ${webIp} 8080 </dev/null; nslookup web1 10.89.0.1 || true`])).stdout
+  const reach = async () => (await tspod(t, store, ['exec', 'probe', 'sh', '-c', `sleep 0.5; nc -w 3 ${webIp} 8080 </dev/null; nslookup web1 10.89.0.1 || true`])).stdout
 
   t.notMatch(await reach(), /hello-from-web1/, 'before connect: web1 is out of reach')
   expectExit(t, await tspod(t, store, ['network', 'connect', '--alias', 'prober', 'front', 'probe']), 0)
