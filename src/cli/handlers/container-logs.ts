@@ -52,16 +52,20 @@ function readLines(path: string, from: number): Promise<{lines: string[]; end: n
   })
 }
 
-export default async function containerLogs(ctx: CommandContext): Promise<number> {
-  const engine = await engineFor(ctx)
-  const targets = resolveTargets(ctx, engine)
+/** --since, --until and --tail of `logs` and `pod logs`. */
+export function logWindow(ctx: CommandContext): {sinceMs?: number; untilMs?: number; tail?: number} {
   const since = flagString(ctx, 'since')
   const until = flagString(ctx, 'until')
-  const sinceMs = since ? parseTime(since) : undefined
-  const untilMs = until ? parseTime(until) : undefined
   const tailText = flagString(ctx, 'tail')
   const tail = tailText === undefined || tailText === '-1' ? undefined : Number(tailText)
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidArgumentError(`invalid --tail "${tailText}": a whole number of lines`)
+  return {sinceMs: since ? parseTime(since) : undefined, untilMs: until ? parseTime(until) : undefined, tail}
+}
+
+export default async function containerLogs(ctx: CommandContext): Promise<number> {
+  const engine = await engineFor(ctx)
+  const targets = resolveTargets(ctx, engine)
+  const {sinceMs, untilMs, tail} = logWindow(ctx)
   const timestamps = flagBool(ctx, 'timestamps')
   const withNames = flagBool(ctx, 'names') || targets.length > 1
   let code = 0

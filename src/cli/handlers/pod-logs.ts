@@ -5,7 +5,7 @@ import {flagBool, flagString, type CommandContext} from '../context.js'
 import {containerPaths, currentState, isActive, type ContainerRecord} from '../../container/container-store.js'
 import {InvalidArgumentError, TspodError} from '../../errors/index.js'
 import {latestPod, lookupPod, podContainers} from '../../pod/pod-store.js'
-import {parseLogLine, parseTime} from './container-logs.js'
+import {logWindow, parseLogLine} from './container-logs.js'
 
 interface Entry {
   time: string
@@ -46,13 +46,7 @@ export default async function podLogs(ctx: CommandContext): Promise<number> {
     members = members.filter(r => r.name === only || r.id.startsWith(only))
     if (members.length === 0) throw new TspodError(`container ${only} is not in pod ${pod.name}`, {hint: `List the pod's containers: tspod ps -a --pod --filter pod=${pod.name}`})
   }
-  const since = flagString(ctx, 'since')
-  const until = flagString(ctx, 'until')
-  const sinceMs = since ? parseTime(since) : undefined
-  const untilMs = until ? parseTime(until) : undefined
-  const tailText = flagString(ctx, 'tail')
-  const tail = tailText === undefined || tailText === '-1' ? undefined : Number(tailText)
-  if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidArgumentError(`invalid --tail "${tailText}": a whole number of lines`)
+  const {sinceMs, untilMs, tail} = logWindow(ctx)
   const names = flagBool(ctx, 'names')
   const timestamps = flagBool(ctx, 'timestamps')
   const prefixOf = (r: ContainerRecord) => (names ? r.name : r.id.slice(0, 12))
