@@ -10,6 +10,8 @@
  * its own, in Podman's inspect shape (State.Health).
  */
 import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
 import {InvalidArgumentError, TspodError} from '../errors/index.js'
 import type {Engine} from '../engine/engine.js'
 import type {ContainerConfig} from '../image/oci.js'
@@ -163,5 +165,45 @@ export async function runHealthcheck(engine: Engine, record: ContainerRecord): P
     await writeJsonAtomic(file, next)
     const becameUnhealthy = next.Status === 'unhealthy' && health.Status !== 'unhealthy'
     return {status: next.Status, action: becameUnhealthy && record.healthOnFailure && record.healthOnFailure !== 'none' ? record.healthOnFailure : undefined}
+  })
+}
+
+/**
+ * Where a systemd user manager runs (PID 1 is systemd and the user's manager
+ * has its private socket), checks are scheduled as Podman schedules them: a
+ * transient timer and service (`systemd-run --user --on-unit-inactive=…`)
+ * that run `tspod healthcheck run ID`. Elsewhere the monitor keeps the
+ * schedule. The timer stops itself: a check that finds its container gone or
+ * stopped, run by systemd (INVOCATION_ID set), stops its own timer.
+ */
+export function systemdUserManagerRuns(env: NodeJS.ProcessEnv = process.env): boolean {
+  return existsSync('/run/systemd/system') && env.XDG_RUNTIME_DIR !== undefined && existsSync(join(env.XDG_RUNTIME_DIR, 'systemd', 'private'))
+}
+
+export function healthTimerUnit(id: string): string {
+  return `tspod-healthcheck-${id.slice(0, 12)}`
+}
+
+/** The systemd-run command that schedules `command` every interval (nanoseconds). */
+export function healthTimerCommand(id: string, intervalNs: number, command: string[]): string[] {
+  const seconds = Math.max(1, Math.round(intervalNs / SECOND))
+  return ['systemd-run', '--user', '--quiet', `--unit=${healthTimerUnit(id)}`, `--on-unit-inactive=${seconds}s`, '--timer-property=AccuracySec=1s', '--', ...command]
+}
+
+/** Start the timer; false when systemd-run failed (the caller falls back to the monitor's schedule). */
+export async function startHealthTimer(id: string, intervalNs: number, command: string[]): Promise<boolean> {
+  const [file, ...args] = healthTimerCommand(id, intervalNs, command)
+  return new Promise(resolve => {
+    const child = spawn(file!, args, {stdio: 'ignore'})
+    child.once('error', () => resolve(false))
+    child.once('exit', code => resolve(code === 0))
+  })
+}
+
+export async function stopHealthTimer(id: string): Promise<void> {
+  await new Promise<void>(resolve => {
+    const child = spawn('systemctl', ['--user', 'stop', `${healthTimerUnit(id)}.timer`], {stdio: 'ignore'})
+    child.once('error', () => resolve())
+    child.once('exit', () => resolve())
   })
 }

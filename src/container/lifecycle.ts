@@ -70,11 +70,17 @@ function removeCidFile(path: string, id: string): void {
 }
 
 /** A scheduled healthcheck: the monitor runs `tspod healthcheck run ID` every interval. */
-function healthOptions(engine: Engine, record: ContainerRecord): {healthIntervalMs?: number; healthCommand?: string[]} {
+async function healthOptions(engine: Engine, record: ContainerRecord): Promise<{healthIntervalMs?: number; healthCommand?: string[]}> {
   const interval = record.healthcheck?.Interval ?? 0
   if (!record.healthcheck?.Test || interval <= 0) return {}
   const base = cleanupCommand(engine, record.id)
-  return {healthIntervalMs: Math.round(interval / 1e6), healthCommand: [...base.slice(0, -3), 'healthcheck', 'run', record.id]}
+  const command = [...base.slice(0, -3), 'healthcheck', 'run', record.id]
+  const health = await import('./health.js')
+  if (health.systemdUserManagerRuns() && (await health.startHealthTimer(record.id, interval, command))) {
+    debug(`healthcheck of ${record.id.slice(0, 12)} scheduled by the systemd timer ${health.healthTimerUnit(record.id)}`)
+    return {}
+  }
+  return {healthIntervalMs: Math.round(interval / 1e6), healthCommand: command}
 }
 
 function cleanupCommand(engine: Engine, id: string): string[] {
@@ -156,7 +162,7 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
     rmDirs: options.removeOnExit || (record.autoRemove && !options.attach) ? [paths.dir, paths.socketDir] : [],
     removableDirs: [paths.dir, paths.socketDir],
     ...notifyOptions(record),
-    ...healthOptions(engine, record),
+    ...(await healthOptions(engine, record)),
     exitCommand: detachedCleanup || userNetworks || podMember?.cleanupOnExit ? cleanupCommand(engine, record.id) : undefined,
     networkArgs,
   })

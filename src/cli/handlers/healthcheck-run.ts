@@ -12,8 +12,17 @@ import {appendContainerEvent} from '../../events/events.js'
 export default async function healthcheckRun(ctx: CommandContext): Promise<number> {
   const engine = await engineFor(ctx)
   const entry = findContainer(engine.store, ctx.args[0]!)
-  if (!entry) throw new NoSuchContainerError(ctx.args[0]!)
+  if (!entry) {
+    if (process.env.INVOCATION_ID !== undefined) await (await import('../../container/health.js')).stopHealthTimer(ctx.args[0]!)
+    throw new NoSuchContainerError(ctx.args[0]!)
+  }
   const record = readRecord(engine.store, entry.id)
+  const {currentState, isActive} = await import('../../container/container-store.js')
+  if (process.env.INVOCATION_ID !== undefined && !isActive(currentState(engine.store, record.id))) {
+    // Run by its systemd timer after the container stopped: the timer ends itself.
+    const {stopHealthTimer} = await import('../../container/health.js')
+    await stopHealthTimer(record.id)
+  }
   const report = await runHealthcheck(engine, record)
   appendContainerEvent(engine.store.runRoot, record, 'health_status', {health_status: report.status})
   if (report.action) {
