@@ -29,7 +29,7 @@ import {InvalidArgumentError, NoSuchImageError, TspodError} from '../errors/inde
 import {appendEvent} from '../events/events.js'
 import type {ImageRecord} from '../storage/store.js'
 import {debug} from '../util/log.js'
-import {currentState, findContainer, readContainerIndex, readRecord, type ContainerRecord} from './container-store.js'
+import {currentState, findContainer, readAllRecords, readRecord, type ContainerRecord} from './container-store.js'
 
 export const AUTO_UPDATE_LABEL = 'io.containers.autoupdate'
 export const AUTHFILE_LABEL = 'io.containers.autoupdate.authfile'
@@ -176,13 +176,7 @@ function asTspodError(err: unknown): TspodError {
 /** Running containers with an auto-update policy, by name; a bad label is an error of its own. */
 function findCandidates(engine: Engine, runSpec: CommandSpec, errors: TspodError[]): Candidate[] {
   const out: Candidate[] = []
-  for (const entry of readContainerIndex(engine.store)) {
-    let record: ContainerRecord
-    try {
-      record = readRecord(engine.store, entry.id)
-    } catch {
-      continue
-    }
+  for (const record of readAllRecords(engine.store)) {
     const value = record.labels[AUTO_UPDATE_LABEL]
     if (value === undefined) continue
     if (currentState(engine.store, record.id).status !== 'running') continue

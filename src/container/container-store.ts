@@ -178,6 +178,19 @@ export function readRecord(store: Store, id: string): ContainerRecord {
   }
 }
 
+/** Every container's record, skipping one whose files a concurrent removal took away. */
+export function readAllRecords(store: Store): ContainerRecord[] {
+  const out: ContainerRecord[] = []
+  for (const entry of readContainerIndex(store)) {
+    try {
+      out.push(readRecord(store, entry.id))
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return out
+}
+
 export function readState(store: Store, id: string): ContainerState {
   try {
     return JSON.parse(readFileSync(containerPaths(store, id).state, 'utf8')) as ContainerState

@@ -17,7 +17,7 @@ import {join} from 'node:path'
 import {TspodError} from '../errors/index.js'
 import type {Engine} from '../engine/engine.js'
 import {runInNamespace} from '../rootless/ns-exec.js'
-import {containerPaths, currentState, isActive, readRecord, readContainerIndex, type ContainerRecord} from './container-store.js'
+import {containerPaths, currentState, isActive, readAllRecords, type ContainerRecord} from './container-store.js'
 
 /** The kernel takes the whole option string in one page. */
 const MAX_OPTIONS = 4000
@@ -158,13 +158,7 @@ export interface MountedContainer {
 export function listMountedContainers(engine: Engine): MountedContainer[] {
   const points = mountPoints()
   const out: MountedContainer[] = []
-  for (const entry of readContainerIndex(engine.store)) {
-    let record: ContainerRecord
-    try {
-      record = readRecord(engine.store, entry.id)
-    } catch {
-      continue
-    }
+  for (const record of readAllRecords(engine.store)) {
     if (record.rootfsKind === 'copy') continue
     const path = mountedRootfs(engine, record, points)
     if (path) out.push({id: record.id, name: record.name, path})

@@ -5,20 +5,14 @@ import {TspodError} from '../errors/index.js'
 import type {Engine} from '../engine/engine.js'
 import {runInNamespace} from '../rootless/ns-exec.js'
 import {tempPathFor} from '../util/atomic.js'
-import {readContainerIndex, readRecord} from './container-store.js'
+import {readAllRecords} from './container-store.js'
 import {removeContainer} from './lifecycle.js'
 import {listVolumes, readVolume, volumesDir} from './volumes.js'
 import {rename} from 'node:fs/promises'
 
 export function containersUsing(engine: Engine, name: string): string[] {
   const out: string[] = []
-  for (const entry of readContainerIndex(engine.store)) {
-    try {
-      if (readRecord(engine.store, entry.id).mounts.some(m => m.type === 'volume' && m.name === name)) out.push(entry.id)
-    } catch {
-      // being removed
-    }
-  }
+  for (const record of readAllRecords(engine.store)) if (record.mounts.some(m => m.type === 'volume' && m.name === name)) out.push(record.id)
   return out
 }
 

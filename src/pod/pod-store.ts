@@ -14,7 +14,7 @@ import {InvalidArgumentError, NameInUseError, StorageError, TspodError, isErrno}
 import type {Store} from '../storage/store.js'
 import {writeJsonAtomic} from '../util/atomic.js'
 import {generateId, generateName, isValidName} from '../container/names.js'
-import {readContainerIndex, readRecord, type ContainerRecord} from '../container/container-store.js'
+import {readAllRecords, type ContainerRecord} from '../container/container-store.js'
 
 /** Namespaces a pod's containers can share, by Podman's names. */
 export type PodNamespace = 'net' | 'ipc' | 'uts' | 'pid'
@@ -160,14 +160,6 @@ export function orphanPodDirs(store: Store): string[] {
 /** The pod's containers, infra first, then by creation time. */
 export function podContainers(store: Store, podId: string): ContainerRecord[] {
   const members: ContainerRecord[] = []
-  for (const entry of readContainerIndex(store)) {
-    let record: ContainerRecord
-    try {
-      record = readRecord(store, entry.id)
-    } catch {
-      continue // removed meanwhile
-    }
-    if (record.pod === podId) members.push(record)
-  }
+  for (const record of readAllRecords(store)) if (record.pod === podId) members.push(record)
   return members.sort((a, b) => Number(b.infra === true) - Number(a.infra === true) || Date.parse(a.created) - Date.parse(b.created))
 }
