@@ -1,7 +1,7 @@
 // Containers end to end, rootless through the real monitor and runtime:
 // run, create/start, stop/kill, rm, ps, logs, wait, inspect, rename, volumes.
 import t from 'tap'
-import {expectExit, fixture, makeStore, runAsUser, tspod, type Store} from './harness.js'
+import {expectExit, fixture, MIRROR_FETCH, makeStore, runAsUser, tspod, type Store} from './harness.js'
 
 async function withImage(t: Parameters<typeof makeStore>[0]): Promise<Store> {
   const store = makeStore(t)
@@ -204,9 +204,7 @@ t.test('user namespaces, :U volumes and the default network', async t => {
   const u = await tspod(t, store, ['run', '--rm', '-u', 'tester', '-v', `${dir}:/data:U`, 'busybox', 'sh', '-c', 'touch /data/x && stat -c %u /data/x'])
   expectExit(t, u, 0)
   t.equal(u.stdout, '1000', ':U gives the volume to the container user')
-  // busybox-static's wget crashes in its static glibc resolver here, so the
-  // test resolves with nslookup and speaks HTTP through nc.
-  const fetch = 'ip=$(nslookup deb.debian.org | awk "/^Address: /{print \\$2}" | tail -1); printf "GET /debian/dists/bookworm/Release HTTP/1.0\\r\\nHost: deb.debian.org\\r\\n\\r\\n" | nc -w 20 $ip 80 | head -1'
+  const fetch = MIRROR_FETCH
   // The mirror is outside this machine: allow it two more tries before calling it a failure.
   let net = await tspod(t, store, ['run', '--rm', 'busybox', 'sh', '-c', `ip -o -4 addr show tap0 | grep -o "inet [0-9.]*"; ${fetch}`])
   for (let i = 0; i < 2 && !/HTTP\//.test(net.stdout); i++) {

@@ -320,6 +320,19 @@ export function fixture(name: string): string {
 }
 
 /**
+ * A busybox shell line that fetches the Debian mirror's Release file over
+ * plain HTTP and prints the status line. busybox-static's wget crashes in
+ * its static glibc resolver, so it resolves with nslookup and speaks HTTP
+ * through nc. The request's stdin stays open a few seconds: nc half-closes
+ * the socket when its stdin ends, and the proxy in front of the mirror on
+ * some hosts answers a half-close with a reset before sending anything.
+ * nc is cut short because through some backends the mirror's close arrives
+ * late, and only the status line matters.
+ */
+export const MIRROR_FETCH = 'ip=$(nslookup deb.debian.org | awk "/^Address: /{print \\$2}" | grep -E "^[0-9.]+$" | tail -1); ' +
+  '(printf "GET /debian/dists/bookworm/Release HTTP/1.0\\r\\nHost: deb.debian.org\\r\\n\\r\\n"; sleep 3) | timeout -s KILL 25 nc $ip 80 | head -1'
+
+/**
  * Asserts the exit code, and the stderr when a pattern is given; on a
  * mismatch the report shows the command, its stdout and its stderr.
  */

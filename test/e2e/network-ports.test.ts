@@ -17,7 +17,7 @@ import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import {networkInterfaces} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {expectExit, fixture, makeStore, requireRoot, tspod, type Store} from './harness.js'
+import {expectExit, fixture, MIRROR_FETCH, makeStore, requireRoot, tspod, type Store} from './harness.js'
 
 const WEB = ['sh', '-c', 'mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && exec httpd -f -v -p 80 -h /www']
 
@@ -338,8 +338,7 @@ t.test('--network none, host, container: and egress to the Debian mirror', async
   t.equal(await inspectField(t, store, 'holder', '{{.HostConfig.NetworkMode}}'), 'slirp4netns')
 
   // HTTP/1.0 to the mirror answers (426 Upgrade Required, or 200): proof that packets went out and came back.
-  // Only the status line matters; through pasta the mirror's close can take long to arrive, so nc is cut short.
-  const fetch = 'ip=$(nslookup deb.debian.org | awk "/^Address: /{print \\$2}" | grep -E "^[0-9.]+$" | tail -1); printf "GET /debian/dists/bookworm/Release HTTP/1.0\\r\\nHost: deb.debian.org\\r\\n\\r\\n" | timeout -s KILL 25 nc $ip 80 | head -1'
+  const fetch = MIRROR_FETCH
   for (const network of ['slirp4netns', 'pasta']) {
     let out = await tspod(t, store, ['run', '--rm', '--network', network, 'busybox', 'sh', '-c', fetch])
     for (let i = 0; i < 2 && !/HTTP\//.test(out.stdout); i++) {
