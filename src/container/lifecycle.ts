@@ -208,15 +208,18 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
  * the exit file also works when the monitor is gone.
  */
 export async function waitForExit(engine: Engine, id: string, options: {timeoutMs?: number; monitor?: boolean} = {}): Promise<ContainerState> {
-  const deadline = Date.now() + (options.timeoutMs ?? Infinity)
-  let delay = 2
+  const start = Date.now()
+  const deadline = start + (options.timeoutMs ?? Infinity)
+  let delay = 1
   for (;;) {
     const state = currentState(engine.store, id)
     const monitorAlive = options.monitor === true && state.monitorStart !== undefined && isLiveProcess(state.monitorPid, state.monitorStart)
     if (!isActive(state) && !monitorAlive) return state
     if (Date.now() >= deadline) return state
     await sleep(Math.min(delay, Math.max(1, deadline - Date.now())))
-    delay = Math.min(delay * 2, 25)
+    // A killed container is usually gone within a few ms: poll every ms at
+    // first (a check is one failed open), then back off.
+    if (Date.now() - start > 30) delay = Math.min(delay * 2, 25)
   }
 }
 
@@ -332,8 +335,11 @@ export async function removeContainerFiles(engine: Engine, id: string, record?: 
  * under the lock a directory without an entry is certainly an orphan.
  */
 export async function sweepOrphanContainers(engine: Engine): Promise<void> {
-  if (orphanContainerDirs(engine.store).length === 0) return
+  // A live monitor removes its container's files itself (`rm -f` hands the
+  // removal to it and returns once the container is dead): not an orphan.
+  const orphans = () => orphanContainerDirs(engine.store).filter(dir => !monitorRunning(engine, basename(dir)))
+  if (orphans().length === 0) return
   await engine.store.withWriteLock(async () => {
-    for (const dir of orphanContainerDirs(engine.store)) await removeContainerFiles(engine, basename(dir))
+    for (const dir of orphans()) await removeContainerFiles(engine, basename(dir))
   })
 }
