@@ -159,6 +159,10 @@ export async function dispatch(argv: string[]): Promise<number> {
       runtime: parsed.flags.runtime as string | undefined,
       logLevel,
     }
+    if (process.env.TSPOD_NS_JOINED !== undefined) {
+      const {checkShortcutJoin} = await import('./cli/userns.js')
+      await checkShortcutJoin(global, spec.needsUserNamespace === true)
+    }
     if (spec.needsUserNamespace) {
       const {enterUserNamespaceIfNeeded} = await import('./cli/userns.js')
       const code = await enterUserNamespaceIfNeeded(global, argv)

@@ -1,5 +1,6 @@
 /*
  * tspod-ns --runroot DIR [--uidmap MAP --gidmap MAP] -- CMD [ARGS...]
+ * tspod-ns --runroot DIR --try-join -- CMD [ARGS...]
  * tspod-ns --runroot DIR --print-pid
  * tspod-ns --runroot DIR --stop
  *
@@ -9,6 +10,10 @@
  * none is alive) and execs CMD there as uid 0, with the caller's stdio,
  * environment and working directory. Real root needs no user namespace and
  * gets CMD exec'd directly. See docs/monitor-protocol.md, "tspod-ns".
+ *
+ * --try-join is bin/tspod's shortcut: join the namespace if its pause
+ * process is alive, else exec CMD unchanged (without TSPOD_NS_JOINED), so
+ * that the CLI takes its usual path and creates the namespace itself.
  */
 #include <errno.h>
 #include <limits.h>
@@ -21,7 +26,7 @@
 
 #include "ns.h"
 
-#define USAGE "usage: tspod-ns --runroot DIR [--uidmap MAP --gidmap MAP] -- CMD [ARGS...] | --runroot DIR --print-pid | --runroot DIR --stop"
+#define USAGE "usage: tspod-ns --runroot DIR [--uidmap MAP --gidmap MAP | --try-join] -- CMD [ARGS...] | --runroot DIR --print-pid | --runroot DIR --stop"
 
 enum mode { MODE_RUN, MODE_PRINT_PID, MODE_STOP };
 
@@ -30,6 +35,7 @@ struct options {
   const char *runroot;
   const char *uidmap;
   const char *gidmap;
+  int try_join;
   char **cmd;
 };
 
@@ -56,6 +62,8 @@ static void parse_options(int argc, char **argv, struct options *o)
       o->uidmap = option_value(argc, argv, &i);
     } else if (strcmp(arg, "--gidmap") == 0) {
       o->gidmap = option_value(argc, argv, &i);
+    } else if (strcmp(arg, "--try-join") == 0) {
+      o->try_join = 1;
     } else if (strcmp(arg, "--print-pid") == 0) {
       o->mode = MODE_PRINT_PID;
       modes++;
@@ -72,6 +80,8 @@ static void parse_options(int argc, char **argv, struct options *o)
     ns_die_plain("expected exactly one of -- CMD, --print-pid, --stop (%s)", USAGE);
   if ((o->uidmap == NULL) != (o->gidmap == NULL))
     ns_die_plain("--uidmap and --gidmap: give both or neither");
+  if (o->try_join && (o->cmd == NULL || o->uidmap != NULL))
+    ns_die_plain("--try-join: needs -- CMD and no --uidmap/--gidmap (%s)", USAGE);
 }
 
 static _Noreturn void exec_command(char **cmd)
@@ -131,8 +141,20 @@ int main(int argc, char **argv)
     return 0;
   }
   /* Real root, or already root inside our namespace: nothing to join. */
-  if (getuid() == 0)
+  if (getuid() == 0) {
+    if (o.try_join)
+      unsetenv("TSPOD_NS_JOINED");
     exec_command(o.cmd);
+  }
+
+  if (o.try_join) {
+    struct pause live;
+    /* No lock: only creating the pause process needs it. */
+    if (pause_open(o.runroot, 1, &live) == 0)
+      join_and_exec(&live, o.cmd);
+    unsetenv("TSPOD_NS_JOINED");
+    exec_command(o.cmd);
+  }
 
   runroot_make(o.runroot);
   int lock_fd = runroot_lock(o.runroot, 1);
