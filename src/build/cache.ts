@@ -10,9 +10,12 @@
  *
  * The index is one small file per key under `<graph root>/build-cache/`
  * naming the image; a hit is only taken when that image is still in the
- * store, so removing images (rmi, prune) needs no cache bookkeeping.
+ * store, so removing images (rmi, prune) needs no cache bookkeeping. Its
+ * modification time is when the step was built (or pulled from a cache
+ * repository), which --cache-ttl measures: the images themselves carry the
+ * build's epoch as their creation time, not the wall clock.
  */
-import {readFileSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {sha256} from '../storage/hashing.js'
@@ -46,11 +49,13 @@ function keyPath(store: Store, key: string): string {
   return join(cacheDir(store), key.replace(/^sha256:/, ''))
 }
 
-/** The image a key produced before, if the store still has it. */
-export function lookupCache(store: Store, key: string): string | undefined {
+/** The image a key produced before, if the store still has it and, with `maxAgeMs` (--cache-ttl), it was recorded no longer ago than that. */
+export function lookupCache(store: Store, key: string, maxAgeMs?: number): string | undefined {
   let id: string
   try {
-    id = readFileSync(keyPath(store, key), 'utf8').trim()
+    const path = keyPath(store, key)
+    if (maxAgeMs !== undefined && Date.now() - statSync(path).mtimeMs > maxAgeMs) return undefined
+    id = readFileSync(path, 'utf8').trim()
   } catch {
     return undefined
   }

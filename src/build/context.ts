@@ -12,6 +12,7 @@ import {tmpdir} from 'node:os'
 import {isAbsolute, join, resolve} from 'node:path'
 import {Readable} from 'node:stream'
 import {BuildError, InvalidArgumentError} from '../errors/index.js'
+import {cloneGitRepository, isGitUrl, parseGitUrl} from './git.js'
 
 export interface PreparedContext {
   /** The context directory. */
@@ -28,11 +29,7 @@ export interface DockerfileSource {
   path: string
 }
 
-const GIT_URL = /^(git:\/\/|git@|github\.com\/)|\.git(#.*)?$/
-
-export function isGitUrl(arg: string): boolean {
-  return GIT_URL.test(arg)
-}
+export {isGitUrl}
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'tspod-build-'))
@@ -93,25 +90,14 @@ function fromUnpacked(got: {dir: string} | {text: string}): PreparedContext {
 }
 
 async function cloneGit(url: string): Promise<PreparedContext> {
-  const [repo, fragment = ''] = url.split('#', 2) as [string, string?]
-  const [ref, subdir] = fragment.split(':', 2)
   const dir = tempDir()
   const cleanup = () => rm(dir, {recursive: true, force: true})
-  const {execFile} = await import('node:child_process')
-  const remote = repo.startsWith('github.com/') ? `https://${repo}` : repo
-  const args = ['clone', '--depth', '1', '--recurse-submodules', ...(ref ? ['--branch', ref] : []), '--', remote, dir]
   try {
-    await new Promise<void>((done, fail) => execFile('git', args, {env: {...process.env, GIT_TERMINAL_PROMPT: '0'}}, (err, _out, stderr) => (err ? fail(new BuildError(`cloning ${url}: ${stderr.trim().split('\n').pop() || err.message}`, {hint: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'apt-get install git' : undefined})) : done())))
+    return {dir: await cloneGitRepository(parseGitUrl(url), dir, {keepGitDir: true}), cleanup}
   } catch (err) {
     await cleanup()
     throw err
   }
-  const context = subdir ? resolve(dir, subdir) : dir
-  if (!context.startsWith(dir) || !existsSync(context)) {
-    await cleanup()
-    throw new InvalidArgumentError(`${url}: no directory ${subdir} in the repository`)
-  }
-  return {dir: context, cleanup}
 }
 
 /**

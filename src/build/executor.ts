@@ -50,9 +50,11 @@ import {
 } from './copy.js'
 import {DockerfileError, formatLocation, locateDockerfileError} from './dockerfile-error.js'
 import {EXPANDING_FLAGS, expandWord, expandWords, type VariableLookup} from './expand.js'
+import {isGitUrl} from './git.js'
 import {createdTime, stageDirectoryLayer, writeImage, type LayerTimes, type StepImage} from './layer.js'
 import {parseMountFlag, type RunMount} from './mount.js'
 import {PROXY_ARGS, parseArgToken, resolveStageArg, type BuildPlan, type PlannedStage} from './plan.js'
+import type {RemoteCache, StepOrigin} from './remote-cache.js'
 import {withReadOnlyRootfs, withWritableRootfs} from './rootfs.js'
 import {runStep} from './run-step.js'
 
@@ -66,6 +68,10 @@ export interface BuildOptions {
   pull: 'always' | 'missing' | 'never' | 'newer'
   /** Consult the cache (--layers and not --no-cache). */
   useCache: boolean
+  /** --cache-ttl: cache entries recorded longer ago than this are misses. */
+  cacheTtlMs?: number
+  /** --cache-from / --cache-to: step images in registry repositories, beside the local cache. */
+  remoteCache?: RemoteCache
   /** Keep intermediate images (--layers). */
   keepIntermediates: boolean
   squash: boolean
@@ -74,6 +80,8 @@ export interface BuildOptions {
   annotations: Record<string, string>
   /** Secret id → host file holding it. */
   secrets: Map<string, string>
+  /** --ssh id → the socket of the agent that answers for it (ssh.ts). */
+  ssh?: Map<string, string>
   network: 'none' | 'host' | 'private'
   format: ImageFormat
   times: LayerTimes
@@ -143,11 +151,16 @@ class Executor {
 
   async run(): Promise<BuildReport> {
     const {options} = this
-    await this.buildStages()
-    const final = await this.finish(this.built.get(this.plan.target)!)
-    if (this.plan.unusedBuildArgs.length > 0) options.onWarning(`one or more build args were not consumed: [${this.plan.unusedBuildArgs.join(' ')}]`)
-    if (!options.keepIntermediates) await this.removeIntermediates(final.id!)
-    return {id: final.id!, names: options.tags.map(qualifyLocalName)}
+    try {
+      await this.buildStages()
+      const final = await this.finish(this.built.get(this.plan.target)!)
+      if (this.plan.unusedBuildArgs.length > 0) options.onWarning(`one or more build args were not consumed: [${this.plan.unusedBuildArgs.join(' ')}]`)
+      if (!options.keepIntermediates) await this.removeIntermediates(final.id!)
+      return {id: final.id!, names: options.tags.map(qualifyLocalName)}
+    } finally {
+      // Steps that were built before a failure are worth having in the cache repository too.
+      await options.remoteCache?.flush()
+    }
   }
 
   // ---- stages ----
@@ -521,14 +534,30 @@ class Executor {
     if (!this.created.includes(id)) this.created.push(id)
   }
 
-  /** A cached image for the key, announced as Podman does; undefined on a miss or without the cache. */
-  private cached(key: string): StepImage | undefined {
+  /**
+   * A cached image for the key, announced as Podman does; undefined on a
+   * miss or without the cache. The local cache first, then the --cache-from
+   * repositories; a hit is also offered to the --cache-to ones.
+   */
+  private async cached(state: StageState, key: string): Promise<StepImage | undefined> {
     if (!this.options.useCache) return undefined
-    const id = lookupCache(this.engine.store, key)
+    const {store} = this.engine
+    const remote = this.options.remoteCache
+    let id = lookupCache(store, key, this.options.cacheTtlMs)
+    let origin: StepOrigin = {built: false}
+    if (!id && remote) {
+      const hit = await remote.fetch(key, state.image.layers)
+      if (hit) {
+        await recordCache(store, key, hit.id)
+        id = hit.id
+        origin = {built: false, repository: hit.repository}
+      }
+    }
     if (!id) return undefined
-    const record = this.engine.store.readImages().find(i => i.id === id)!
+    const record = store.readImages().find(i => i.id === id)!
     this.options.onLine(`--> Using cache ${id}`)
-    return {id, layers: record.layers, config: readConfig(this.engine.store, record)}
+    remote?.offer(key, id, origin)
+    return {id, layers: record.layers, config: readConfig(store, record)}
   }
 
   private cacheSettings(): Record<string, unknown> {
@@ -568,7 +597,7 @@ class Executor {
         contents,
         settings: {...this.cacheSettings(), args},
       })
-      const hit = this.cached(key)
+      const hit = await this.cached(state, key)
       if (hit) {
         this.advance(state, hit)
         return
@@ -696,8 +725,29 @@ class Executor {
           const image = await this.sourceImage(mount.from, instruction)
           return withReadOnlyRootfs(this.engine, image.layers, this.options.abort, root => bind(root, `image ${mount.from}`))
         }
-        default:
-          throw new DockerfileError(instruction.location, `--mount=type=${mount.type} is not supported`, 'Use type=bind, cache, tmpfs or secret')
+        case 'ssh': {
+          const id = mount.id ?? 'default'
+          const upstream = this.options.ssh?.get(id)
+          if (upstream === undefined) {
+            if (mount.required) throw new DockerfileError(instruction.location, `ssh agent ${id} is required but the build was not given it`, id === 'default' ? 'Pass your agent with --ssh default (or a key with --ssh default=KEYFILE)' : `Pass it with --ssh ${id}=SOCKET or --ssh ${id}=KEYFILE`)
+            return open(i + 1)
+          }
+          // BuildKit's default target numbers the RUN's ssh mounts; the first one becomes SSH_AUTH_SOCK.
+          const index = mounts.slice(0, i).filter(m => m.type === 'ssh').length
+          const target = absolute(mount.target ?? `/run/buildkit/ssh_agent.${index}`)
+          const {startSshRelay} = await import('./ssh.js')
+          const relay = await startSshRelay(upstream, {uid: mount.uid ?? 0, gid: mount.gid ?? 0, mode: mount.mode ?? 0o600})
+          const unregister = this.options.abort.add(relay.close)
+          try {
+            specs.push(`type=bind,source=${relay.path},destination=${target}`)
+            targets.push({path: target, file: true})
+            if (!env.some(e => e.startsWith('SSH_AUTH_SOCK=')) && envValue(state.image.config.config?.Env ?? [], 'SSH_AUTH_SOCK') === undefined) env.push(`SSH_AUTH_SOCK=${target}`)
+            return await open(i + 1)
+          } finally {
+            unregister()
+            await relay.close()
+          }
+        }
       }
     }
     await open(0)
@@ -718,6 +768,7 @@ class Executor {
   private async commitStep(state: StageState, next: StepImage, key: string): Promise<void> {
     this.noteCreated(next.id!)
     await recordCache(this.engine.store, key, next.id!)
+    this.options.remoteCache?.offer(key, next.id!, {built: true})
     this.advance(state, next)
   }
 
@@ -741,6 +792,7 @@ class Executor {
     const checksum = this.flag(instruction, 'checksum', lookup)
     const parents = this.flag(instruction, 'parents', lookup) === 'true'
     const excludes = this.flags(instruction, 'exclude', lookup)
+    const keepGitDir = this.flag(instruction, 'keep-git-dir', lookup) === 'true'
     const workdir = state.image.config.config?.WorkingDir || '/'
     // `.` and `..` name directories, like a trailing slash.
     const namesDir = dest.endsWith('/') || /(^|\/)\.\.?$/.test(dest)
@@ -782,6 +834,9 @@ class Executor {
             const content = heredoc.expand ? this.expand(instruction, heredoc.content, lookup) : heredoc.content
             writeFileSync(path, content, {mode: 0o644})
             items.push({source: {root: temp, abs: path, rel: heredoc.name, isDir: false, wildcard: false}, archive: false, name: heredoc.name})
+          } else if (isAdd && isGitUrl(written)) {
+            mkdirSync(temp, {recursive: true, mode: 0o700})
+            items.push(await this.gitSource(written, join(temp, `git-${items.length}`), {keepGitDir, checksum}, instruction))
           } else if (/^https?:\/\//.test(written)) {
             if (!isAdd) throw new DockerfileError(instruction.location, `COPY cannot fetch ${written}: only ADD takes URLs`, 'Use ADD for URLs')
             mkdirSync(temp, {recursive: true, mode: 0o700})
@@ -802,7 +857,7 @@ class Executor {
 
     await withSources(async items => {
       const digests: string[] = []
-      for (const item of items) digests.push(await digestStream(await this.itemTar(item, 'f', streamOptions)))
+      for (const item of items) digests.push(item.digest ?? (await digestStream(await this.itemTar(item, 'f', streamOptions))))
       const contentDigest = combineDigests(digests)
       const hex = contentDigest.replace(/^sha256:/, '')
       const kind = items.length > 1 ? 'multi' : items[0]!.source.isDir ? 'dir' : 'file'
@@ -814,7 +869,7 @@ class Executor {
         contents: digests,
         settings: this.cacheSettings(),
       })
-      const hit = this.cached(key)
+      const hit = await this.cached(state, key)
       if (hit) {
         this.advance(state, hit)
         return
@@ -834,6 +889,7 @@ class Executor {
   }
 
   private async itemTar(item: CopyItem, prefix: string, options: StreamOptions) {
+    await item.fetch?.()
     // An unpacked archive keeps its own owners; --chown reaches only the directories made for it, as with buildah.
     if (item.archive) return archiveTar(item.source.abs, prefix, {...options, owner: undefined})
     return normalisedTar(item.source, prefix, item.source.root === this.options.contextDir ? {...options, ignore: this.options.ignore} : options)
@@ -857,6 +913,31 @@ class Executor {
     chmodSync(path, 0o600)
     const name = posix.basename(new URL(url).pathname) || 'index.html'
     return {source: {root: posix.dirname(path), abs: path, rel: name, isDir: false, wildcard: false}, archive: false, name}
+  }
+
+  /**
+   * ADD of a git repository: the key holds the commit `git ls-remote`
+   * names, so the clone happens only when the step is not cached, and a
+   * new commit misses. --checksum, if given, must be (a prefix of) that commit.
+   */
+  private async gitSource(url: string, dir: string, options: {keepGitDir: boolean; checksum?: string}, instruction: Instruction): Promise<CopyItem> {
+    const {cloneGitRepository, parseGitUrl, resolveGitCommit} = await import('./git.js')
+    const source = parseGitUrl(url)
+    const commit = await resolveGitCommit(source)
+    if (options.checksum !== undefined && !(options.checksum.length >= 7 && commit.startsWith(options.checksum))) {
+      throw new DockerfileError(instruction.location, `${url}: checksum mismatch: the ref is at commit ${commit}, expected ${options.checksum}`, 'For a git source, --checksum is the commit (or a prefix of at least 7 hex digits)')
+    }
+    const item: CopyItem = {
+      source: {root: dir, abs: dir, rel: '.', isDir: true, wildcard: false},
+      archive: false,
+      digest: sha256(JSON.stringify(['git', commit, source.subdir ?? '', options.keepGitDir])),
+      fetch: async () => {
+        item.fetch = undefined
+        const root = await cloneGitRepository(source, dir, {commit, keepGitDir: options.keepGitDir})
+        item.source = {root, abs: root, rel: '.', isDir: true, wildcard: false}
+      },
+    }
+    return item
   }
 
   // ---- the result ----
@@ -955,6 +1036,10 @@ interface CopyItem {
   archive: boolean
   /** The file name a here-document or URL source gets. */
   name?: string
+  /** Stands for the content in the cache key when reading it would cost a download (a git commit). */
+  digest?: string
+  /** Puts the content at source.abs; called before it is read. */
+  fetch?: () => Promise<void>
 }
 
 /** `stage builder, step 3/5, Dockerfile:7`: where a failed step is. */

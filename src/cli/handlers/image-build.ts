@@ -5,10 +5,14 @@ import {join, relative} from 'node:path'
 import {Writable} from 'node:stream'
 import {engineFor} from '../engine.js'
 import {flagBool, flagList, flagString, type CommandContext} from '../context.js'
-import {createProgressRenderer, registryAccessOptions} from '../transfer-progress.js'
+import {createProgressRenderer, parseDuration, registryAccessOptions} from '../transfer-progress.js'
 import {BuildError, InvalidArgumentError} from '../../errors/index.js'
 import {hostPlatform} from '../../image/oci.js'
 import {warn} from '../../util/log.js'
+import type {SshAgents} from '../../build/ssh.js'
+import type {Engine} from '../../engine/engine.js'
+import type {RemoteCache} from '../../build/remote-cache.js'
+import type {RegistryAccessOptions} from '../../registry/session.js'
 
 /**
  * podman-build(1). Runs inside tspod's user namespace (the dispatcher
@@ -27,6 +31,9 @@ export default async function imageBuild(ctx: CommandContext): Promise<number | 
   const network = networkFrom(flagString(ctx, 'network'))
   const pull = pullPolicy(flagString(ctx, 'pull'))
   const buildArgs = buildArgsFrom(ctx)
+  const sshFlags = flagList(ctx, 'ssh')
+  const cacheTtl = flagString(ctx, 'cache-ttl')
+  const cacheTtlMs = cacheTtl === undefined ? undefined : parseDuration(cacheTtl, '--cache-ttl')
   const [{prepareContext, readDockerfiles}, {parseDockerfile}, {planBuild, formatPlanText, describePlan}] = await Promise.all([
     import('../../build/context.js'),
     import('../../build/parser.js'),
@@ -34,6 +41,7 @@ export default async function imageBuild(ctx: CommandContext): Promise<number | 
   ])
   const context = await prepareContext(ctx.args[0], process.stdin)
   const secretDir = {path: undefined as string | undefined}
+  let sshAgents: SshAgents | undefined
   try {
     const source = await readDockerfiles(flagList(ctx, 'file'), context, process.stdin)
     const shownPath = source.path.startsWith(`${context.dir}/`) ? relative(context.dir, source.path) : source.path
@@ -54,6 +62,11 @@ export default async function imageBuild(ctx: CommandContext): Promise<number | 
     const secrets = await secretsFrom(flagList(ctx, 'secret'), secretDir)
     const abort = new AbortRegistry()
     const stopHandling = abort.handleSignals()
+    if (sshFlags.length > 0) {
+      const {openSshAgents, parseSshFlags} = await import('../../build/ssh.js')
+      sshAgents = await openSshAgents(parseSshFlags(sshFlags))
+      abort.add(sshAgents.close)
+    }
     const access = registryAccessOptions(ctx)
     const sink = new Writable({write: (_chunk, _enc, done) => done()})
     const labels = keyValues(flagList(ctx, 'label'), 'label')
@@ -68,6 +81,7 @@ export default async function imageBuild(ctx: CommandContext): Promise<number | 
       }
     }
     const layers = ctx.flags.layers !== false
+    const remoteCache = await remoteCacheFrom(ctx, layers, engine, access)
     const build = (second: boolean) =>
       buildImage(engine, {
         plan,
@@ -75,13 +89,16 @@ export default async function imageBuild(ctx: CommandContext): Promise<number | 
         ignore,
         tags: flagList(ctx, 'tag'),
         pull: second ? 'never' : pull,
-        useCache: layers && !flagBool(ctx, 'no-cache') && !second,
+        useCache: layers && !flagBool(ctx, 'no-cache') && cacheTtlMs !== 0 && !second,
+        cacheTtlMs,
+        remoteCache: second ? undefined : remoteCache,
         keepIntermediates: layers,
         squash: flagBool(ctx, 'squash'),
         squashAll: flagBool(ctx, 'squash-all'),
         labels,
         annotations,
         secrets,
+        ssh: sshAgents?.sockets,
         network,
         format,
         times,
@@ -117,8 +134,23 @@ export default async function imageBuild(ctx: CommandContext): Promise<number | 
     }
   } finally {
     await context.cleanup()
+    await sshAgents?.close()
     if (secretDir.path) await rm(secretDir.path, {recursive: true, force: true})
   }
+}
+
+/** --cache-from / --cache-to (repeatable, or comma-separated as Podman takes them); like Podman, they need --layers. */
+async function remoteCacheFrom(ctx: CommandContext, layers: boolean, engine: Engine, access: RegistryAccessOptions): Promise<RemoteCache | undefined> {
+  const split = (flag: string) => flagList(ctx, flag).flatMap(v => v.split(',')).map(v => v.trim()).filter(v => v !== '')
+  const from = split('cache-from')
+  const to = split('cache-to')
+  if (from.length === 0 && to.length === 0) return undefined
+  if (!layers) {
+    warn('--cache-from and --cache-to are ignored with --layers=false: only intermediate images can be cached')
+    return undefined
+  }
+  const {RemoteCache} = await import('../../build/remote-cache.js')
+  return new RemoteCache(engine, {from, to, access, onWarning: warn})
 }
 
 function checkPlatform(platform: string | undefined): void {

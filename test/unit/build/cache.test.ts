@@ -31,3 +31,20 @@ t.test('the cache answers only for images the store still has', async t => {
   await store.writeImages([{id, names: [], digest: 'sha256:m', digests: ['sha256:m'], manifestMediaType: 'x', layers: [`sha256:${'b'.repeat(64)}`], size: 0, created: '', added: ''}])
   t.equal(lookupCache(store, key), undefined, 'a missing layer makes it a miss')
 })
+
+t.test('with a maximum age (--cache-ttl), an entry recorded longer ago is a miss', async t => {
+  const {utimesSync} = await import('node:fs')
+  const dir = mkdtempSync(join(tmpdir(), 'tspod-cache-'))
+  t.teardown(() => rmSync(dir, {recursive: true, force: true}))
+  const store = Store.open({graphRoot: join(dir, 'root'), runRoot: join(dir, 'run'), driver: 'overlay'})
+  const key = stepCacheKey({parent: 'p', instruction: 'RUN x'})
+  const id = 'c'.repeat(64)
+  await store.writeImages([{id, names: [], digest: 'sha256:m', digests: ['sha256:m'], manifestMediaType: 'x', layers: [], size: 0, created: '', added: ''}])
+  await recordCache(store, key, id)
+  t.equal(lookupCache(store, key, 60_000), id, 'recorded just now')
+  const hourAgo = (Date.now() - 3_600_000) / 1000
+  utimesSync(join(store.graphRoot, 'build-cache', key.slice(7)), hourAgo, hourAgo)
+  t.equal(lookupCache(store, key, 60_000), undefined, 'older than a minute')
+  t.equal(lookupCache(store, key, 7_200_000), id, 'younger than two hours')
+  t.equal(lookupCache(store, key), id, 'no maximum: any age')
+})
