@@ -22,7 +22,7 @@ import {InvalidArgumentError, RegistryError, StorageError, TspodError} from '../
 import {MEDIA, hostPlatform, type Descriptor, type ImageConfig, type ImageIndexManifest, type Manifest, type Platform} from '../image/oci.js'
 import {formatReference, normalizeReference, parseReference, referenceName, type NamedReference} from '../image/reference.js'
 import {recordPromptChoice, resolveForPull, resolveShortName} from '../image/short-names.js'
-import {commitImage, discardStaged, stageBytes, stageLayer, type StagedBlob, type StagedLayer} from '../image/stage.js'
+import {commitImage, discardStaged, preloadLayerModules, stageBytes, stageLayer, type StagedBlob, type StagedLayer} from '../image/stage.js'
 import {digestHex} from '../storage/digest.js'
 import {DigestingStream, chainIds, sha256} from '../storage/hashing.js'
 import type {Store} from '../storage/store.js'
@@ -57,7 +57,7 @@ export const MANIFEST_ACCEPT = [MEDIA.ociIndex, MEDIA.dockerManifestList, MEDIA.
 const SCHEMA1 = ['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws']
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024
-const POOL_SIZE = 3
+const POOL_SIZE = 6
 
 /** Pull one reference (several with --all-tags); returns what was stored, in order. */
 export async function pullImages(config: EngineConfig, store: Store, input: string, options: PullOptions): Promise<PullReport[]> {
@@ -220,6 +220,8 @@ async function storeImage(client: RegistryClient, store: Store, path: string, sc
   let configBytes: Buffer
   if (store.hasBlob(configDigest)) configBytes = store.readBlob(configDigest)
   else {
+    // A new config usually means new layers to unpack.
+    preloadLayerModules()
     if (manifest.config.size > MAX_CONFIG_BYTES) throw new RegistryError(`${shown}: the image config is larger than ${MAX_CONFIG_BYTES} bytes`)
     const res = await client.request(`/v2/${path}/blobs/${configDigest}`, {scope, what: `${shown}: config ${configDigest}`})
     configBytes = Buffer.from(await res.arrayBuffer())
@@ -232,19 +234,19 @@ async function storeImage(client: RegistryClient, store: Store, path: string, sc
   const chain = chainIds(diffIds)
   const blobs: StagedBlob[] = []
   const layers: StagedLayer[] = new Array(manifest.layers.length)
+  // The config and manifest are written (and synced) while the layers download.
+  const small = [stageBytes(store, configBytes, configDigest), stageBytes(store, target.bytes, target.digest)]
+  const smallSettled = Promise.allSettled(small)
   try {
-    const configBlob = await stageBytes(store, configBytes, configDigest)
-    blobs.push(configBlob)
     const tasks = manifest.layers.map((descriptor, i) => async (): Promise<void> => {
       layers[i] = await fetchLayer(client, store, path, scope, shown, descriptor, diffIds[i]!, chain[i]!, i === 0 ? undefined : chain[i - 1], options)
     })
     // vfs copies a layer's parent when it stages it, so its layers go in order.
     await runPool(tasks, store.driver === 'vfs' ? 1 : POOL_SIZE)
+    const [configBlob, manifestBlob] = await Promise.all(small)
     emit?.({type: 'blob-start', digest: configDigest, size: configBytes.length, what: 'config'})
     emit?.({type: 'blob-done', digest: configDigest, what: 'config'})
     emit?.({type: 'manifest'})
-    const manifestBlob = await stageBytes(store, target.bytes, target.digest)
-    blobs.push(manifestBlob)
     const record = await commitImage(store, {
       config: configBlob,
       manifest: manifestBlob,
@@ -256,6 +258,7 @@ async function storeImage(client: RegistryClient, store: Store, path: string, sc
     })
     return {id: record.id, name}
   } catch (err) {
+    for (const staged of await smallSettled) if (staged.status === 'fulfilled') blobs.push(staged.value)
     await discardStaged(store, layers.filter(Boolean), blobs)
     throw err
   }
