@@ -29,8 +29,11 @@ for main in "$src"/tspod-*.c; do
   # 0.7 MiB static, measured). Set TSPOD_DYNAMIC=1 to link dynamically.
   static=-static
   [[ ${TSPOD_DYNAMIC:-} == 1 ]] && static=
+  # tspod-seccomp compiles profiles with libseccomp, as the runtimes do.
+  libs=
+  [[ $name == seccomp ]] && libs=-lseccomp
   # shellcheck disable=SC2086 # CC, CFLAGS and LDFLAGS may hold several words
-  $cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE ${CFLAGS:-} $static -o "$tmp" "$main" "$src/$name"-*.c ${LDFLAGS:-}
+  $cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE ${CFLAGS:-} $static -o "$tmp" "$main" "$src/$name"-*.c ${LDFLAGS:-} $libs
   mv -f "$tmp" "$out/$prog"
   tmp=
 done

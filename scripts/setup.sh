@@ -22,7 +22,7 @@ PACKAGES=(
   uidmap runc crun slirp4netns passt fuse-overlayfs catatonit busybox-static
   zstd xz-utils bzip2 pigz attr acl golang-github-containers-common podman skopeo
   docker-registry hyperfine debootstrap util-linux procps iproute2 gcc
-  libc6-dev make git ca-certificates apache2-utils openssl iperf3 netavark aardvark-dns iptables systemd python3 openssh-client
+  libc6-dev make git ca-certificates apache2-utils openssl iperf3 netavark aardvark-dns iptables systemd python3 openssh-client libseccomp-dev
 )
 # What /etc/login.defs gives a non-root login on Debian: runuser -u does not
 # apply it, and tests should see the PATH a real user sees.

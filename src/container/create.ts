@@ -7,7 +7,8 @@
 import {existsSync} from 'node:fs'
 import {mkdir, writeFile} from 'node:fs/promises'
 import {userInfo} from 'node:os'
-import {readSubIds} from '../rootless/ns-helper.js'
+import {dirname, join} from 'node:path'
+import {helperPath, readSubIds} from '../rootless/ns-helper.js'
 import {runInNamespace} from '../rootless/ns-exec.js'
 import {InvalidArgumentError, NoSuchImageError, TspodError} from '../errors/index.js'
 import type {Engine} from '../engine/engine.js'
@@ -303,6 +304,11 @@ export async function createContainer(engine: Engine, given: CreateOptions): Pro
       // The record keeps the environment without secret values: inspect must never show them.
       const recordEnv = [...(process.env ?? [])]
       if (secrets?.env.length) process.env = [...recordEnv, ...secrets.env]
+      if (runtime.name === 'crun' && report.spec.linux?.seccomp) {
+        const {BPF_ANNOTATION, compiledSeccomp} = await import('../runtime/seccomp-bpf.js')
+        const program = compiledSeccomp(report.spec.linux.seccomp, store.runRoot, join(dirname(helperPath()), 'tspod-seccomp'))
+        if (program !== undefined) report.spec.annotations = {...report.spec.annotations, [BPF_ANNOTATION]: program}
+      }
       await writeFileAtomic(`${paths.bundle}/config.json`, serializeSpec(report.spec), 0o600)
       const record: ContainerRecord = {
         id,

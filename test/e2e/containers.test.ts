@@ -261,3 +261,22 @@ t.test('more run flags: --cidfile, --platform, --device, logs -f and --since, ps
   t.equal((await tspod(t, store, ['ps', '-l', '--format', '{{.Names}}'])).stdout, 'f2', 'ps -l shows the latest, whatever its state')
   expectExit(t, await tspod(t, store, ['ps', '--filter', 'colour=red']), 125, /invalid filter "colour"/)
 })
+
+t.test('crun gets the seccomp program compiled once; runc compiles the profile itself', async t => {
+  const store = await withImage(t)
+  const {readFileSync} = await import('node:fs')
+  const config = (id: string) => JSON.parse(readFileSync(`${store.root}/containers/${id}/userdata/config.json`, 'utf8')) as {annotations?: Record<string, string>; linux?: {seccomp?: unknown}}
+  const viaCrun = await tspod(t, store, ['create', '--runtime', 'crun', 'busybox', 'true'])
+  expectExit(t, viaCrun, 0)
+  const crunSpec = config(viaCrun.stdout)
+  t.match(crunSpec.annotations?.['run.oci.seccomp_bpf_data'], /^[A-Za-z0-9+/]+=*$/, 'the program, base64, in the annotation crun reads')
+  t.ok(crunSpec.linux?.seccomp, 'the OCI section stays for whoever reads config.json')
+  const viaRunc = await tspod(t, store, ['create', '--runtime', 'runc', 'busybox', 'true'])
+  expectExit(t, viaRunc, 0)
+  t.equal(config(viaRunc.stdout).annotations?.['run.oci.seccomp_bpf_data'], undefined, 'runc has no such annotation')
+  const unconfined = await tspod(t, store, ['create', '--runtime', 'crun', '--security-opt', 'seccomp=unconfined', 'busybox', 'true'])
+  t.equal(config(unconfined.stdout).annotations?.['run.oci.seccomp_bpf_data'], undefined, 'no filter, no program')
+  const run = await tspod(t, store, ['run', '--rm', '--runtime', 'crun', 'busybox', 'grep', '^Seccomp:', '/proc/self/status'])
+  expectExit(t, run, 0)
+  t.match(run.stdout, /^Seccomp:\s+2$/, 'the filter is on in the container')
+})

@@ -10,6 +10,7 @@ import {detectCgroups} from '../../src/engine/host.js'
 import type {ContainerConfig} from '../../src/image/oci.js'
 import {computeIdMappings, readSubIds} from '../../src/rootless/ns-helper.js'
 import {generateSpec, parseProcLimits, serializeSpec, type ContainerOptions, type SpecHost, type SpecInput} from '../../src/runtime/spec.js'
+import {BPF_ANNOTATION, compiledSeccomp} from '../../src/runtime/seccomp-bpf.js'
 import {fixture, makeStore, repoRoot, requireUser, runAsUser, type RunResult} from './harness.js'
 
 const helper = join(repoRoot, 'build', 'tspod-ns')
@@ -198,6 +199,19 @@ for (const runtime of RUNTIMES) {
         options: {securityOpt: [`seccomp=${profile}`], capAdd: ['SYS_ADMIN'], command: ['sh', '-c', `mkdir /tmp/made-by-${runtime} && echo made`]},
       })
       expectRun(t, allowed, 'made', 'the rule is dropped for a container with CAP_SYS_ADMIN')
+      if (runtime === 'crun') {
+        // The program build/tspod-seccomp compiled is what crun loads: it wins over the OCI section (the distribution profile here).
+        const cache = join(bundles, 'seccomp-cache')
+        mkdirSync(cache, {recursive: true})
+        const program = compiledSeccomp(
+          {defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'], syscalls: [{names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1}]},
+          cache,
+          join(repoRoot, 'build', 'tspod-seccomp'),
+        )
+        t.ok(program, 'build/tspod-seccomp compiles a profile')
+        const precompiled = await runCase(runtime, 'bpf', {options: {annotations: {[BPF_ANNOTATION]: program!}, command: ['sh', '-c', 'mkdir /tmp/bpf 2>&1; echo "rc=$?"']}})
+        expectRun(t, precompiled, /Operation not permitted\nrc=1$/, 'crun loads the precompiled program of the annotation')
+      }
     })
 
     t.test('--init runs catatonit as PID 1', async t => {
