@@ -29,6 +29,7 @@ import type {Engine} from '../engine/engine.js'
 import {namespacePrefix} from '../rootless/ns-exec.js'
 import {CAPABILITIES} from '../runtime/capabilities.js'
 import {resolveUser} from '../runtime/user.js'
+import {readSecretEnvironment} from '../secrets/secrets.js'
 import type {Store} from '../storage/store.js'
 import {containerPaths, currentState, runtimeStateDir, type ContainerRecord} from './container-store.js'
 import {readImageFile} from './image-files.js'
@@ -220,12 +221,14 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
     if (!overrides.some(e => e.startsWith('HOME='))) overrides.unshift(`HOME=${resolved.home}`)
   }
   const capabilities = options.privileged ? CAPABILITIES.slice(0, lastCapability() + 1) : []
+  // Env-type secrets come last, over -e too: Podman 4 gives them that precedence in exec, as in run.
+  const secretEnv = record.secrets?.some(s => s.Type === 'env') ? await readSecretEnvironment(store, record.secrets) : []
   const input: ExecArgsInput = {
     runtimePath: record.runtime.path,
     stateDir: runtimeStateDir(store),
     id: record.id,
     command: options.command,
-    env: mergeEnvironment(record.env, overrides),
+    env: mergeEnvironment(record.env, [...overrides, ...secretEnv]),
     cwd: options.workdir ?? record.workdir ?? '/',
     tty: options.tty,
     detach: options.detach,

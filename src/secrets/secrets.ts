@@ -218,6 +218,23 @@ export interface PreparedSecrets {
   chown: Array<{path: string; uid: number; gid: number}>
 }
 
+/**
+ * The `NAME=value` entries of a container's env-type secrets, read from the
+ * store at each use, as Podman's exec does: the value is kept nowhere else.
+ * By the secret's name, so one replaced or created again under that name
+ * gives its current value, and a removed one fails as in Podman.
+ */
+export async function readSecretEnvironment(store: Store, refs: ReadonlyArray<{Name: string; Target: string; Type: string}>): Promise<string[]> {
+  const env: string[] = []
+  for (const ref of refs) {
+    if (ref.Type !== 'env') continue
+    const record = findSecret(store, ref.Name)
+    if (!record) throw new NoSuchSecretError(ref.Name)
+    env.push(`${ref.Target}=${(await readSecretData(store, record)).toString('utf8')}`)
+  }
+  return env
+}
+
 /** Copy each mounted secret into the container's own directory (0700), so removing the secret later does not break the container. */
 export async function prepareSecrets(store: Store, values: string[], userdata: string): Promise<PreparedSecrets> {
   const prepared: PreparedSecrets = {mounts: [], env: [], refs: [], chown: []}
