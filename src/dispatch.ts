@@ -38,7 +38,7 @@ interface Resolved {
 /** Global flags every command accepts; they may also stand before the command. */
 const GLOBAL_WITH_VALUE = new Set(['--root', '--runroot', '--storage-driver', '--runtime', '--log-level'])
 
-function resolveCommand(table: CommandTable, argv: string[]): {resolved?: Resolved; leading: string[]; words: string[]} {
+function resolveCommand(table: CommandTable, argv: string[]): {resolved?: Resolved; leading: string[]; words: string[]; topic: boolean} {
   const byId = new Map<string, CommandSpec>()
   const topics = new Set<string>()
   for (const spec of table.commands) {
@@ -65,7 +65,7 @@ function resolveCommand(table: CommandTable, argv: string[]): {resolved?: Resolv
     if (spec) found = {spec, rest: argv.slice(j + 1), words: [...words]}
     if (!topics.has(id)) break
   }
-  return {resolved: found, leading, words}
+  return {resolved: found, leading, words, topic: words.length > 0 && topics.has(words.join(':'))}
 }
 
 async function showHelp(argv: string[]): Promise<number> {
@@ -114,7 +114,7 @@ export async function dispatch(argv: string[]): Promise<number> {
     return 0
   }
   const table = loadTable()
-  const {resolved, leading, words} = resolveCommand(table, argv)
+  const {resolved, leading, words, topic} = resolveCommand(table, argv)
   // Global flags may precede --version, as with Podman: `tspod --root X --version`.
   if (!resolved && words.length === 0 && (last === '--version' || last === '-v') && leading[leading.length - 1] === last) {
     try {
@@ -127,7 +127,8 @@ export async function dispatch(argv: string[]): Promise<number> {
   }
   const wantsHelp = (resolved?.rest ?? argv).some(a => a === '--help') ||
     (resolved !== undefined && resolved.rest.includes('-h') && !Object.values(resolved.spec.flags).some(f => f.char === 'h'))
-  if (words[0] === 'help') return showHelp([...words.slice(1), '--help'])
+  // `help` is no topic, so the words after it (`tspod help pod`) are not in `words`.
+  if (words[0] === 'help') return showHelp([...argv.slice(leading.length + 1).filter(a => !a.startsWith('-')), '--help'])
   if (!resolved) {
     if (words.length === 0 && (argv.length === 0 || wantsHelp || argv.includes('-h'))) return showHelp(['--help'])
     if (words.length === 0) {
@@ -138,7 +139,15 @@ export async function dispatch(argv: string[]): Promise<number> {
       }
       return showHelp(['--help'])
     }
-    process.stderr.write(`Error: unrecognized command \`tspod ${words.join(' ')}\`\nTry 'tspod --help' for more information\n`)
+    if (topic) {
+      // As Podman: a topic alone prints its help (stdout), then says a command is missing; with --help it is no error.
+      const code = await showHelp([...words, '--help'])
+      if (code !== 0 || wantsHelp || argv.includes('-h')) return code
+      process.stderr.write(`Error: missing command 'tspod ${words.join(' ')} COMMAND'\n`)
+      return EXIT_ENGINE
+    }
+    const parent = ['tspod', ...words.slice(0, -1)].join(' ')
+    process.stderr.write(`Error: unrecognized command \`tspod ${words.join(' ')}\`\nTry '${parent} --help' for more information\n`)
     return EXIT_ENGINE
   }
   if (wantsHelp) return showHelp([...resolved.words, '--help'])
