@@ -1,5 +1,5 @@
 import {engineFor} from '../engine.js'
-import {flagBool, flagList, flagString, type CommandContext} from '../context.js'
+import {flagList, flagString, type CommandContext} from '../context.js'
 import {importImage} from '../../image/import.js'
 import {warn} from '../../util/log.js'
 import {appendEvent} from '../../events/events.js'
@@ -19,5 +19,6 @@ export default async function imageImport(ctx: CommandContext): Promise<void> {
     warn(`skipped ${report.skippedDevices.length} device node(s) that cannot be created rootless (first: /${report.skippedDevices[0]})`)
   }
   appendEvent(engine.store.runRoot, {ID: report.id, Name: ctx.args[1], Status: 'import', Type: 'image'})
-  if (!flagBool(ctx, 'quiet')) ctx.stdout.write(`sha256:${report.id}\n`)
+  // As in Podman, --quiet silences progress only: the new image's ID is the command's result.
+  ctx.stdout.write(`sha256:${report.id}\n`)
 }
