@@ -76,11 +76,11 @@ export interface ContainerRecord {
   /** Whether the rootfs is an overlay over the image layers (overlay driver) or a copy (vfs). */
   rootfsKind: 'overlay' | 'copy'
   cidFile?: string
-  /** `--secret` uses, without their data. */
   sdnotify?: 'container' | 'conmon' | 'ignore'
   /** The healthcheck in the image config's shape (durations in nanoseconds), when there is one. */
   healthcheck?: {Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number}
   healthOnFailure?: 'none' | 'kill' | 'restart' | 'stop'
+  /** `--secret` uses, without their data: exec reads env-type values from the secret store. */
   secrets?: Array<{ID: string; Name: string; Target: string; Type: string; UID: number; GID: number; Mode: number}>
   /** The pod (id) the container belongs to. */
   pod?: string
@@ -247,12 +247,18 @@ export function isActive(state: ContainerState): boolean {
   return state.status === 'running' || state.status === 'stopping' || state.status === 'paused'
 }
 
-/** Find a container by full ID, unique ID prefix, or name. */
+/**
+ * Find a container in Podman's order: full ID, then name, then unique ID
+ * prefix, so a container named like the start of another's ID (`abc`,
+ * `deadbeef`) stays reachable by its name.
+ */
 export function findContainer(store: Store, input: string): ContainerIndexEntry | undefined {
   const entries = readContainerIndex(store)
+  const id = input.replace(/^sha256:/, '')
+  const byId = entries.find(e => e.id === id)
+  if (byId) return byId
   const byName = entries.find(e => e.names.includes(input))
   if (byName) return byName
-  const id = input.replace(/^sha256:/, '')
   if (!/^[a-f0-9]+$/.test(id)) return undefined
   const hits = entries.filter(e => e.id.startsWith(id))
   if (hits.length > 1) throw new InvalidArgumentError(`more than one result for container "${input}"`, {hint: 'Give more characters of the ID, or the name'})

@@ -1,9 +1,10 @@
 /**
  * Finding an image in the local store by what a user types, in the order
- * Podman's libimage uses: a full or partial ID; a name with a digest; an exact
- * fully qualified name; for a short name, `localhost/NAME` then each
- * unqualified-search registry; and last any stored name whose repository ends
- * in `/NAME` with the same tag.
+ * Podman's libimage uses: a full ID (or `sha256:` and an ID); a name with a
+ * digest; an exact fully qualified name; for a short name, `localhost/NAME`
+ * then each unqualified-search registry; then a unique ID prefix, so an image
+ * named `abc` or `deadbeef` is found by its name even when some ID starts so;
+ * and last any stored name whose repository ends in `/NAME` with the same tag.
  */
 import {InvalidArgumentError, NoSuchImageError} from '../errors/index.js'
 import type {ImageRecord} from '../storage/store.js'
@@ -52,17 +53,9 @@ export function qualifyLocalName(input: string): string {
   return formatReference(withDefaultTag(named))
 }
 
-/**
- * Looking up without the search registries first gives the same answer as
- * with them (an exact match through a search registry is also the unique
- * suffix match, unless several images share the suffix), so registries.conf
- * is read only when that first pass finds nothing.
- */
 export function findImage(images: ImageRecord[], input: string, options: LookupOptions = {}): ImageRecord | undefined {
   const registries = options.searchRegistries
-  const hit = typeof registries !== 'function'
-    ? findWith(images, input, registries ?? [])
-    : findWith(images, input, []) ?? (images.length > 0 ? findWith(images, input, registries()) : undefined)
+  const hit = findWith(images, input, typeof registries === 'function' ? registries : () => registries ?? [])
   return hit && !options.manifestList && isManifestList(hit) ? hostInstance(images, hit, input) : hit
 }
 
@@ -81,55 +74,54 @@ function hostInstance(images: ImageRecord[], list: ListImageRecord, input: strin
   throw new NoSuchImageError(`${input}: the manifest list's image for ${platform} (${matching[0]!.digest}) is not in local storage`, matching[0]!.source ? `Pull it with: tspod pull ${matching[0]!.source}@${matching[0]!.digest}` : undefined)
 }
 
-function findWith(images: ImageRecord[], input: string, searchRegistries: string[]): ImageRecord | undefined {
-  const options = {searchRegistries}
+function findWith(images: ImageRecord[], input: string, searchRegistries: () => string[]): ImageRecord | undefined {
   const id = ID_PREFIX.exec(input)
-  if (id) {
-    const matches = images.filter(i => matchesIdPrefix(i, id[1]))
-    if (matches.length === 1) return matches[0]
-    if (matches.length > 1 && id[1].length < 64) {
-      throw new InvalidArgumentError(`${input}: image ID prefix is ambiguous: it matches ${matches.length} images`, {hint: 'Give more characters of the ID'})
-    }
-    if (input.startsWith('sha256:')) return undefined
-  }
-  let ref
-  try {
-    ref = parseReference(input)
-  } catch (err) {
-    if (id) return undefined
-    throw err
-  }
+  // `sha256:` says it is an ID; so do 64 hex digits, which no repository name may be.
+  if (input.startsWith('sha256:') || id?.[1].length === 64) return id ? findByIdPrefix(images, input, id[1]) : undefined
+  const ref = parseReference(input)
   if (ref.digest !== undefined) {
     const digest = ref.digest
-    const candidates = candidateNames(trimReference(ref), options)
-    return images.find(i => i.digests.includes(digest) && (candidates.length === 0 || i.names.some(n => candidates.includes(repositoryOf(n))) || isShortName(ref)))
+    // A short name with a digest matches the digest in any repository.
+    const repository = isShortName(ref) ? undefined : referenceName(normalizeReference(trimReference(ref)))
+    return images.find(i => i.digests.includes(digest) && (repository === undefined || i.names.some(n => repositoryOf(n) === repository)))
   }
   const tagged = withDefaultTag(ref)
-  for (const name of candidateNames(tagged, options)) {
-    const full = `${name}:${tagged.tag}`
-    const hit = images.find(i => i.names.includes(full))
+  const byName = (repositories: string[]): ImageRecord | undefined => {
+    for (const repository of repositories) {
+      const hit = images.find(i => i.names.includes(`${repository}:${tagged.tag}`))
+      if (hit) return hit
+    }
+    return undefined
+  }
+  if (!isShortName(tagged)) return byName([referenceName(normalizeReference(tagged))])
+  const local = byName([`localhost/${tagged.path}`])
+  if (local) return local
+  const suffix = `/${tagged.path}:${tagged.tag}`
+  const bySuffix = images.filter(i => i.names.some(n => n.endsWith(suffix)))
+  const byPrefix = id ? images.filter(i => matchesIdPrefix(i, id[1])) : []
+  // A name through a search registry is one of the suffix matches, so
+  // registries.conf is read only when it decides between several of them or
+  // between one and an ID prefix.
+  if (bySuffix.length > 1 || (bySuffix.length === 1 && byPrefix.length > 0)) {
+    const hit = byName(searchRegistries().map(registry => referenceName(normalizeReference({...tagged, domain: registry}))))
     if (hit) return hit
   }
-  if (isShortName(tagged)) {
-    const suffix = `/${tagged.path}:${tagged.tag}`
-    const hits = images.filter(i => i.names.some(n => n.endsWith(suffix)))
-    if (hits.length === 1) return hits[0]
+  if (id && byPrefix.length > 0) return findByIdPrefix(byPrefix, input, id[1])
+  return bySuffix.length === 1 ? bySuffix[0] : undefined
+}
+
+function findByIdPrefix(images: ImageRecord[], input: string, prefix: string): ImageRecord | undefined {
+  const matches = images.filter(i => matchesIdPrefix(i, prefix))
+  if (matches.length > 1 && prefix.length < 64) {
+    throw new InvalidArgumentError(`${input}: image ID prefix is ambiguous: it matches ${matches.length} images`, {hint: 'Give more characters of the ID'})
   }
-  return undefined
+  return matches[0]
 }
 
 export function lookupImage(images: ImageRecord[], input: string, options: LookupOptions = {}): ImageRecord {
   const image = findImage(images, input, options)
   if (!image) throw new NoSuchImageError(input)
   return image
-}
-
-/** Fully qualified repository names (no tag) a reference may mean locally. */
-function candidateNames(ref: ReturnType<typeof parseReference>, options: {searchRegistries: string[]}): string[] {
-  if (!isShortName(ref)) return [referenceName(normalizeReference(ref))]
-  const out = [`localhost/${ref.path}`]
-  for (const registry of options.searchRegistries) out.push(referenceName(normalizeReference({...ref, domain: registry})))
-  return out
 }
 
 export function repositoryOf(name: string): string {
