@@ -8,7 +8,9 @@
  * The monitor owns the backend: it is the monitor's child, it ends when the
  * container exits, and it ends when the monitor dies (slirp4netns through its
  * exit fd, pasta through a guard process), so neither a backend process nor
- * its listening sockets outlive the container.
+ * its listening sockets outlive the container. The same holds for the
+ * loopback forwarder (monitor-forward.c), which serves clients on the host's
+ * loopback beside the backend.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,8 +25,12 @@
 
 #include "monitor.h"
 
+/* The container whose namespace the backend serves: the loopback forwarder joins it too. */
+static pid_t target_pid;
+
 pid_t net_start(const struct options *o, pid_t container_pid)
 {
+  target_pid = container_pid;
   /* A port that cannot be bound fails here, with the port and the reason, before any backend runs. */
   for (size_t i = 0; i < o->n_publish; i++)
     if (net_check_port(&o->publish[i]) < 0)
@@ -34,11 +40,17 @@ pid_t net_start(const struct options *o, pid_t container_pid)
 
 int net_ready(const struct options *o, pid_t *pid)
 {
-  return o->net_backend == NET_PASTA ? pasta_ready(o, pid) : slirp_ready(o, *pid);
+  int rc = o->net_backend == NET_PASTA ? pasta_ready(o, pid) : slirp_ready(o, *pid);
+  if (rc == 0 && forward_start(o, target_pid, *pid) < 0) {
+    net_stop(o, *pid);
+    return -1;
+  }
+  return rc;
 }
 
 void net_stop(const struct options *o, pid_t pid)
 {
+  forward_stop();
   if (o->net_backend == NET_PASTA)
     pasta_stop(o, pid);
   else

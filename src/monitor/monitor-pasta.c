@@ -2,7 +2,9 @@
  * pasta: configures the container's network namespace like the host's (same
  * addresses, so the container is "the host" to the outside) and forwards the
  * published ports itself (-t/-u), splicing loopback connections and keeping
- * the address of other clients.
+ * the address of other clients. Ports published on a loopback address, and
+ * udp from the loopback (whose answers this pasta loses), are the loopback
+ * forwarder's instead (monitor-forward.c).
  *
  * This host's pasta (2023) needs care: it cannot open /proc/PID/ns/net once it
  * has dropped its privileges, so it gets the namespace as an inherited
@@ -109,6 +111,8 @@ static void add_ports(const struct options *o, const char **argv, size_t *n, cha
   bool tcp = false, udp = false;
   for (size_t i = 0; i < o->n_publish; i++) {
     const struct publish *p = &o->publish[i];
+    if (forward_owns(p))
+      continue;
     if (p->host_ip[0] != '\0')
       snprintf(specs[i], 96, "%s/%d:%d", p->host_ip, p->host_port, p->ctr_port);
     else

@@ -171,6 +171,8 @@ static void reap_children(void)
       if (!exited)
         report("run", -1, "slirp4netns %d: exited with status %d; the container has no network now", (int)pid,
                status_code(status));
+    } else {
+      forward_child_exited(pid);
     }
   }
 }

@@ -3,11 +3,12 @@
  * configures it (--configure), says it is ready on --ready-fd and exits when
  * the other end of --exit-fd closes, which the kernel does for us if the
  * monitor dies. Published ports go through its API socket (add_hostfwd): its
- * own port handler listens on the host inside the slirp4netns process, so no
- * extra forwarding process exists and the container sees the client's real
- * address (connections from the host's loopback appear as 10.0.2.2, slirp's
- * address for the host). Its output goes to SOCKET_DIR/slirp4netns.log, whose
- * last line is the reason given when it fails.
+ * own port handler listens on the host inside the slirp4netns process, and the
+ * container sees the client's real address. Clients on the host's loopback
+ * are the loopback forwarder's (monitor-forward.c): slirp4netns would show
+ * them as 10.0.2.2, its address for the host, at half the speed, and drop
+ * its udp answers to them. Its output goes to SOCKET_DIR/slirp4netns.log,
+ * whose last line is the reason given when it fails.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -82,6 +83,8 @@ static int publish_ports(const struct options *o, const char *api_path)
 {
   for (size_t i = 0; i < o->n_publish; i++) {
     const struct publish *p = &o->publish[i];
+    if (forward_owns(p))
+      continue;
     const char *proto = p->udp ? "udp" : "tcp";
     const char *ip = p->host_ip[0] != '\0' ? p->host_ip : "0.0.0.0";
     char request[512], reply[1024];

@@ -223,6 +223,20 @@ int net_open_log(const struct options *o, const char *name);
 void net_log_last_line(const struct options *o, const char *name, char *line, size_t size);
 void net_remove_file(const struct options *o, const char *name);
 
+/*
+ * monitor-forward.c: the published ports for clients on the host's loopback
+ * (127.0.0.1, whose address the container sees as it is), served by a child
+ * of the monitor from inside the container's namespace.
+ */
+/* True for a port published on an IPv4 loopback address: the forwarder's alone, the backend leaves it out. */
+bool forward_owns(const struct publish *p);
+/* After the backend has published its ports: starts the forwarder if a port needs it. 0, or -1 after reporting. */
+int forward_start(const struct options *o, pid_t container_pid, pid_t backend_pid);
+/* Ends the forwarder; its sockets close with it. */
+void forward_stop(void);
+/* The relay reaped pid: if it was the forwarder, it is not to be killed later. */
+void forward_child_exited(pid_t pid);
+
 /* monitor-slirp.c: slirp4netns, with its own port handler (keeps the client's address). */
 pid_t slirp_start(const struct options *o, pid_t container_pid);
 int slirp_ready(const struct options *o, pid_t pid);

@@ -310,6 +310,8 @@ static void clean_up(void)
   runtime_delete(&opts);
   if (slirp_pid > 0)
     net_stop(&opts, slirp_pid);
+  else
+    forward_stop(); /* the backend died on its own: the loopback forwarder may still run */
   if (mounted && umount2(opts.mount_target, MNT_DETACH) < 0)
     report_errno("run", "umount %s", opts.mount_target);
   attach_remove_socket(opts.socket_dir);

@@ -122,10 +122,11 @@ export function findBackend(name: NetworkBackendName, cmdPath?: string): string 
  * not say. Measured on this project's machine: slirp4netns 1.2 is ready in
  * about 4 ms, the 2023 pasta in about 30 ms (60-90 ms when attached by pid);
  * both reach the outside and both keep a remote client's address on published
- * ports. Through a published port pasta moves about twice as much (iperf3: 9.8
- * against 4.7 Gbit/s), but this pasta loses the peer's FIN on about a third
- * of the connections the container opens (the container's side then never
- * sees the end of the stream), which breaks ordinary clients. So slirp4netns
+ * ports. Clients on the host's loopback do not go through slirp4netns (about
+ * half of pasta's speed there) but through the monitor's loopback forwarder,
+ * as fast as pasta's splice; and this pasta loses the peer's FIN on about a
+ * third of the connections the container opens (the container's side then
+ * never sees the end of the stream), which breaks ordinary clients. So slirp4netns
  * when it is installed, pasta otherwise, and pasta for a port published on an
  * IPv6 address, which slirp4netns 1.2 cannot forward; containers.conf's
  * default_rootless_network_cmd overrides.
@@ -343,8 +344,8 @@ export function monitorNetworkArgs({settings, ports}: NetworkPlan, cmdPath?: str
 /** Whether a published port shows the container the client's own address, and why (for `tspod info`). */
 export function sourceAddressNote(backend: NetworkBackendName): string {
   return backend === 'slirp4netns'
-    ? 'kept: slirp4netns forwards published ports itself (connections from the host\'s loopback appear as 10.0.2.2)'
-    : 'kept: pasta forwards published ports itself (loopback connections are spliced and appear as 127.0.0.1; the host\'s own address appears as the gateway)'
+    ? 'kept: slirp4netns forwards published ports for other machines and the host\'s other addresses; clients on the host\'s loopback go through tspod-portfwd and appear as 127.0.0.1, their own address'
+    : 'kept: pasta forwards published ports itself (loopback tcp is spliced and appears as 127.0.0.1; the host\'s own address appears as the gateway); loopback udp goes through tspod-portfwd and appears as 127.0.0.1'
 }
 
 /** A container's network settings and published ports as its record keeps them (records from before: legacy settings, no ports). */
