@@ -385,40 +385,77 @@ with_debian_image() {
 # container to host (-R: the container sends), 5 seconds each way, with each
 # tool's default network and with tspod's --network pasta. Recorded as
 # iperf_KEY_in and iperf_KEY_out in Gbit/s (or why not), KEY tspod, podman or tspodpasta.
+# One iperf3 run of 5 s against 127.0.0.1:PORT, DIR in (host to container) or
+# out (-R); prints Gbit/s, or the failure. Retried while the server comes up.
+iperf_once() {
+  local port=$1 dir=$2 out rate reverse=()
+  [ "$dir" = in ] || reverse=(-R)
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    if out=$(iperf3 -c 127.0.0.1 -p "$port" -t 5 -J "${reverse[@]}" 2>&1); then
+      rate=$(node -e 'const r = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log((r.end.sum_received.bits_per_second / 1e9).toFixed(2))' <<<"$out") && {
+        printf '%s' "$rate"
+        return 0
+      }
+    fi
+    sleep 0.5
+  done
+  printf 'iperf3 -c 127.0.0.1 -p %s failed: %s' "$port" "$(explain_failure "$out")"
+  return 1
+}
+
+# The servers of all three run side by side and are measured in rounds, one
+# tool after the other: on a shared machine the load changes from minute to
+# minute, and one 5 s sample per tool taken minutes apart compares the load
+# more than the tools. Each figure is the median of the rounds.
 measure_throughput() {
-  local key tool flags out port=18590 dir rate
+  local key tool out port=18590 dir rate
+  local keys=() values
+  local -A ports=() names=() samples=() failures=()
   say "scenario throughput"
   command -v iperf3 >/dev/null || { meta iperf_error "iperf3 is not installed: run scripts/setup.sh as root"; return 0; }
   for key in tspod podman tspodpasta; do
     tool=${key%pasta}
-    flags=()
-    [ "$tool" = tspod ] || flags=("${podman_runtime[@]}")
-    [ "$key" != tspodpasta ] || flags=(--network pasta)
     port=$((port + 1))
     if [ -n "${blocked[$tool]:-}" ]; then
       meta "iperf_${key}_in" "not measured: ${blocked[$tool]}"
       continue
     fi
     # Podman's flags are global (before run), tspod's --network belongs after it.
-    local before=("${flags[@]}") after=()
-    [ "$key" != tspodpasta ] || { before=(); after=("${flags[@]}"); }
-    if ! out=$(run_tool "$tool" "${before[@]}" run -d --name benchiperf "${after[@]}" -v /usr:/usr:ro -p "$port:5201" debian iperf3 -s 2>&1); then
+    local before=() after=()
+    [ "$tool" = tspod ] || before=("${podman_runtime[@]}")
+    [ "$key" != tspodpasta ] || after=(--network pasta)
+    if ! out=$(run_tool "$tool" "${before[@]}" run -d --name "bench$key" "${after[@]}" -v /usr:/usr:ro -p "$port:5201" debian iperf3 -s 2>&1); then
       meta "iperf_${key}_in" "not measured: \`$tool run -d -p $port:5201 debian iperf3 -s\` failed: $(explain_failure "$out")"
+      run_tool "$tool" "${before[@]}" rm -f -t 0 "bench$key" >/dev/null 2>&1 || true
       continue
     fi
+    keys+=("$key")
+    ports[$key]=$port
+    names[$key]="$tool ${before[*]}"
+  done
+  for _ in 1 2 3; do
     for dir in in out; do
-      local reverse=()
-      [ "$dir" = in ] || reverse=(-R)
-      rate=""
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        if out=$(iperf3 -c 127.0.0.1 -p "$port" -t 5 -J "${reverse[@]}" 2>&1); then
-          rate=$(node -e 'const r = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log((r.end.sum_received.bits_per_second / 1e9).toFixed(2))' <<<"$out") && break
+      for key in "${keys[@]}"; do
+        if rate=$(iperf_once "${ports[$key]}" "$dir"); then
+          samples[${key}_$dir]+="$rate "
+        else
+          failures[${key}_$dir]=$rate
         fi
-        sleep 0.5
       done
-      meta "iperf_${key}_$dir" "${rate:-not measured: iperf3 -c 127.0.0.1 -p $port failed: $(explain_failure "$out")}"
     done
-    run_tool "$tool" "${before[@]}" rm -f -t 0 benchiperf >/dev/null 2>&1 || true
+  done
+  for key in "${keys[@]}"; do
+    for dir in in out; do
+      values=${samples[${key}_$dir]:-}
+      if [ -z "$values" ]; then
+        meta "iperf_${key}_$dir" "not measured: ${failures[${key}_$dir]:-no samples}"
+        continue
+      fi
+      meta "iperf_${key}_$dir" "$(tr ' ' '\n' <<<"$values" | grep . | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')"
+      meta "iperf_${key}_${dir}_samples" "${values% }"
+    done
+    # shellcheck disable=SC2086 # names holds the tool and its global flags as words
+    run_tool ${names[$key]} rm -f -t 0 "bench$key" >/dev/null 2>&1 || true
   done
 }
 
