@@ -18,7 +18,7 @@ import {mkdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 import {InvalidArgumentError, NameInUseError, NoSuchContainerError, StorageError, isErrno} from '../errors/index.js'
 import type {Store} from '../storage/store.js'
-import {writeFileAtomic, writeJsonAtomic} from '../util/atomic.js'
+import {replaceFile, writeFileAtomic, writeFilesAtomic, writeJsonAtomic} from '../util/atomic.js'
 import {isLiveProcess} from '../util/lock.js'
 import {generateId, generateName, isValidName} from './names.js'
 
@@ -199,8 +199,14 @@ export function readState(store: Store, id: string): ContainerState {
   }
 }
 
-export async function writeState(store: Store, id: string, state: ContainerState): Promise<void> {
-  await writeJsonAtomic(containerPaths(store, id).state, state)
+/**
+ * `durable: false` for the transient states (running, stopping): a power
+ * loss ends the container anyway, and the fsyncs cost more than the write.
+ */
+export async function writeState(store: Store, id: string, state: ContainerState, options: {durable?: boolean} = {}): Promise<void> {
+  const path = containerPaths(store, id).state
+  if (options.durable === false) await replaceFile(path, JSON.stringify(state, null, 1) + '\n')
+  else await writeJsonAtomic(path, state)
 }
 
 export interface ExitInfo {
@@ -323,12 +329,19 @@ export async function addContainer(
   })
 }
 
-/** Write a container's record and initial state into its (new) directory. */
-export async function writeNewContainer(store: Store, record: ContainerRecord): Promise<void> {
+/**
+ * Write a container's record and initial state into its (new) directory,
+ * with `extra` files of its (its OCI spec), all synced together.
+ */
+export async function writeNewContainer(store: Store, record: ContainerRecord, extra: Array<{path: string; data: string; mode?: number}> = []): Promise<void> {
   const paths = containerPaths(store, record.id)
   await mkdir(paths.userdata, {recursive: true, mode: 0o700})
-  await writeFileAtomic(paths.record, JSON.stringify(record, null, 1) + '\n')
-  await writeState(store, record.id, {status: 'created', restartCount: 0})
+  const initial: ContainerState = {status: 'created', restartCount: 0}
+  await writeFilesAtomic([
+    ...extra,
+    {path: paths.record, data: JSON.stringify(record, null, 1) + '\n'},
+    {path: paths.state, data: JSON.stringify(initial, null, 1) + '\n'},
+  ])
 }
 
 /** Drop a container from the index (the commit point of removal); its files go next. */

@@ -20,7 +20,6 @@ import {hostPlatform} from '../image/oci.js'
 import {generateSpec, serializeSpec, type ContainerOptions} from '../runtime/spec.js'
 import {selectRuntime} from '../runtime/select.js'
 import {appendContainerEvent} from '../events/events.js'
-import {writeFileAtomic} from '../util/atomic.js'
 import {debug} from '../util/log.js'
 import {
   addContainer,
@@ -309,7 +308,7 @@ export async function createContainer(engine: Engine, given: CreateOptions): Pro
         const program = compiledSeccomp(report.spec.linux.seccomp, store.runRoot, join(dirname(helperPath()), 'tspod-seccomp'))
         if (program !== undefined) report.spec.annotations = {...report.spec.annotations, [BPF_ANNOTATION]: program}
       }
-      await writeFileAtomic(`${paths.bundle}/config.json`, serializeSpec(report.spec), 0o600)
+      const spec = {path: `${paths.bundle}/config.json`, data: serializeSpec(report.spec), mode: 0o600}
       const record: ContainerRecord = {
         id,
         name,
@@ -350,7 +349,7 @@ export async function createContainer(engine: Engine, given: CreateOptions): Pro
         pod: options.pod?.id,
         infra: options.pod?.infra,
       }
-      await writeNewContainer(store, record)
+      await writeNewContainer(store, record, [spec])
       return record
     },
   )

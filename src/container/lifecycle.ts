@@ -20,7 +20,7 @@ import {monitorNetworkArgs, recordNetwork} from '../network/backend.js'
 import {setupContainerNetworks, teardownContainerNetworks, usesUserNetworks} from '../network/user-networks.js'
 import {isLiveProcess, processStartTime} from '../util/lock.js'
 import {appendContainerEvent} from '../events/events.js'
-import {writeFileAtomic} from '../util/atomic.js'
+import {replaceFile} from '../util/atomic.js'
 import {
   containerPaths,
   currentState,
@@ -186,9 +186,9 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
       finishedAt: undefined,
       error: undefined,
     }
-    await writeState(store, record.id, running)
+    await writeState(store, record.id, running, {durable: false})
     // For units that run `tspod start` with Type=forking: the process systemd watches.
-    await writeFileAtomic(join(paths.userdata, 'monitor.pid'), `${handle.monitorPid}\n`)
+    await replaceFile(join(paths.userdata, 'monitor.pid'), `${handle.monitorPid}\n`)
     await handle.start()
     debug('runtime start done: the container runs')
     appendContainerEvent(store.runRoot, record, 'start')
@@ -286,7 +286,7 @@ export async function removeContainer(engine: Engine, id: string, options: {forc
       // The monitor kills the container and removes its files after its own
       // cleanup: once the container is dead, it is gone from tspod's view.
       try {
-        await writeState(store, id, {...readState(store, id), status: 'stopping', stoppedByUser: true})
+        await writeState(store, id, {...readState(store, id), status: 'stopping', stoppedByUser: true}, {durable: false})
         await removeAndSignal(containerPaths(store, id).attach, 9)
         await waitForExit(engine, id)
         await dropFromIndex(store, id)

@@ -5,7 +5,7 @@
  * sweep away.
  */
 import {closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
-import {open, rename, unlink} from 'node:fs/promises'
+import {open, rename, unlink, writeFile} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 let counter = 0
@@ -71,6 +71,51 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
   closeSync(fd)
   renameSync(tmp, path)
   syncDirSync(dirname(path))
+}
+
+/**
+ * Atomic for readers (temp file, rename) but not durable: for runtime state
+ * that a power loss makes meaningless anyway (a container's running state,
+ * its monitor's pid), where two fsyncs would cost more than the write.
+ */
+export async function replaceFile(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = tempPathFor(path)
+  try {
+    await writeFile(tmp, data, {mode})
+    await rename(tmp, path)
+  } catch (err) {
+    await unlink(tmp).catch(() => {})
+    throw err
+  }
+}
+
+/**
+ * Several files written as writeFileAtomic would, with their fsyncs issued
+ * together rather than one after another: each file is written and synced
+ * under a temporary name, then all are renamed, then each directory synced
+ * once. A crash leaves each file old or new, never torn.
+ */
+export async function writeFilesAtomic(files: Array<{path: string; data: string | Uint8Array; mode?: number}>): Promise<void> {
+  const temps = files.map(f => tempPathFor(f.path))
+  try {
+    // allSettled: no write may still be creating its temporary file when a failure cleans up.
+    const written = await Promise.allSettled(files.map(async (f, i) => {
+      const fh = await open(temps[i]!, 'w', f.mode ?? 0o644)
+      try {
+        await fh.writeFile(f.data)
+        await fh.sync()
+      } finally {
+        await fh.close()
+      }
+    }))
+    const failed = written.find(r => r.status === 'rejected')
+    if (failed) throw failed.reason
+    await Promise.all(files.map((f, i) => rename(temps[i]!, f.path)))
+  } catch (err) {
+    await Promise.all(temps.map(t => unlink(t).catch(() => {})))
+    throw err
+  }
+  await Promise.all([...new Set(files.map(f => dirname(f.path)))].map(syncDir))
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
