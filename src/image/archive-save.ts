@@ -135,8 +135,9 @@ function selectImages(store: Store, refs: string[], options: SaveOptions): Saved
 
 /** The stored name a ref found `image` by, or undefined when it matched by ID or digest. */
 function matchedName(image: ImageRecord, ref: string, lookup: LookupOptions): string | undefined {
+  // A full ID is an ID; a short hex word may also be a name, which wins, as in the lookup.
   const id = ID_PREFIX.exec(ref)
-  if (id && image.id.startsWith(id[1])) return undefined
+  if (id && (id[1].length === 64 || ref.startsWith('sha256:')) && image.id.startsWith(id[1])) return undefined
   let parsed
   try {
     parsed = parseReference(ref)

@@ -229,8 +229,9 @@ export async function removeImages(store: Store, refs: string[], options: Lookup
         if (!options.ignore) report.errors.push({ref, error: new NoSuchImageError(ref), exitCode: 1})
         continue
       }
-      const byId = image.id.startsWith(ref.replace(/^sha256:/, ''))
-      if (!byId && image.names.length > 1 && !options.force) {
+      // A name wins over an ID prefix, as in the lookup: `rmi abc` of an
+      // image named abc whose ID also starts with abc only untags it.
+      if (image.names.length > 1 && !options.force) {
         const name = resolveOwnName(image, ref, options)
         if (name) {
           targets.push({ref, image, untagOnly: name})

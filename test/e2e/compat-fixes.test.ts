@@ -2,7 +2,7 @@
 // 4.3.1 does: exec sees env-type secrets, a topic alone prints its help,
 // `import -q` still prints the ID, and a name is found before an ID prefix.
 import t from 'tap'
-import {expectExit, fixture, makeStore, requireUser, tspod} from './harness.js'
+import {expectExit, fixture, makeStore, requireUser, runAsUser, tspod} from './harness.js'
 
 requireUser()
 const store = makeStore(t)
@@ -75,4 +75,16 @@ t.test('a container or an image named like an ID prefix is found by its name', a
   expectExit(t, await tspod(t, store, ['tag', other.stdout, imagePrefix]), 0)
   t.equal((await tspod(t, store, ['image', 'inspect', '--format', '{{.Id}}', imagePrefix])).stdout, other.stdout.replace(/^sha256:/, ''), 'localhost/PREFIX wins over the ID prefix')
   t.equal((await tspod(t, store, ['image', 'inspect', '--format', '{{.Id}}', busybox.slice(0, 8)])).stdout, busybox, 'a prefix no name matches is an ID')
+
+  // An image named like the start of its own ID: the name wins for rmi and save too.
+  const own = busybox.slice(0, 7)
+  expectExit(t, await tspod(t, store, ['tag', 'busybox', own]), 0)
+  const saved = await tspod(t, store, ['save', '-o', `${store.dir}/own.tar`, own])
+  expectExit(t, saved, 0)
+  const manifest = await runAsUser(['tar', '-xOf', `${store.dir}/own.tar`, 'manifest.json'])
+  t.match(manifest.stdout, `"localhost/${own}:latest"`, 'save NAME records the name it was given')
+  const rmi = await tspod(t, store, ['rmi', own])
+  expectExit(t, rmi, 0)
+  t.equal(rmi.stdout, `Untagged: localhost/${own}:latest`, 'rmi NAME of an image with another name only untags it')
+  t.equal((await tspod(t, store, ['images', '--no-trunc', '-q', 'busybox'])).stdout.replace(/^sha256:/, ''), busybox, 'the image stays')
 })
