@@ -92,6 +92,9 @@ export async function writePod(store: Store, record: PodRecord): Promise<void> {
 /** A pod by full ID, unique ID prefix, or name. */
 export function findPod(store: Store, input: string): PodIndexEntry | undefined {
   const entries = readPodIndex(store)
+  // Podman's order: full ID, name, ID prefix.
+  const byId = entries.find(e => e.id === input)
+  if (byId) return byId
   const byName = entries.find(e => e.name === input)
   if (byName) return byName
   if (!/^[a-f0-9]+$/.test(input)) return undefined

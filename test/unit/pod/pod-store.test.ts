@@ -38,3 +38,15 @@ t.test('a failing prepare commits nothing', async t => {
   }), {message: 'boom'})
   t.same(readPodIndex(store), [])
 })
+
+t.test('a full ID, then a name, then an ID prefix', async t => {
+  const dir = t.testdir()
+  const store = Store.open({graphRoot: join(dir, 'root'), runRoot: join(dir, 'run'), driver: 'vfs'})
+  const a = await addPod(store, undefined, (id, name) => record(id, name))
+  // A pod named exactly like the other's full ID, and one named like its prefix.
+  const byFullId = await addPod(store, undefined, (id, name) => record(id, name))
+  const prefix = await addPod(store, a.id.slice(0, 8), (id, name) => record(id, name))
+  t.equal(findPod(store, a.id)?.id, a.id, 'the full ID is that pod')
+  t.equal(findPod(store, a.id.slice(0, 8))?.id, prefix.id, 'a name wins over an ID prefix')
+  t.equal(findPod(store, byFullId.id.slice(0, 12))?.id, byFullId.id, 'a prefix no name matches is an ID')
+})
