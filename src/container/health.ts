@@ -102,12 +102,22 @@ function testCommand(test: string[]): string[] {
 }
 
 async function execCapture(engine: Engine, record: ContainerRecord, command: string[], timeoutNs: number): Promise<{code: number; output: string}> {
+  // The check is an exec, as in Podman: it sees the env-type secrets too, read now from the secret store.
+  let secretEnv: string[] = []
+  if (record.secrets?.some(s => s.Type === 'env')) {
+    try {
+      const {readSecretEnvironment} = await import('../secrets/secrets.js')
+      secretEnv = await readSecretEnvironment(engine.store, record.secrets)
+    } catch (err) {
+      return {code: 125, output: (err as Error).message}
+    }
+  }
   const args = runtimeExecArgs({
     runtimePath: record.runtime.path,
     stateDir: runtimeStateDir(engine.store),
     id: record.id,
     command,
-    env: mergeEnvironment(record.env, []),
+    env: mergeEnvironment(record.env, secretEnv),
     cwd: record.workdir ?? '/',
     tty: false,
     detach: false,

@@ -32,6 +32,13 @@ t.test('exec sees the env-type secrets the container was run with, read when it 
   expectExit(t, await tspod(t, store, show), 125, /^Error: no secret with name or id "token": no such secret$/m)
 })
 
+t.test('a healthcheck sees the env-type secrets too', async t => {
+  expectExit(t, await tspod(t, store, ['secret', 'create', 'probe', '-'], {input: 'ok-value'}), 0)
+  expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'health-secret', '--secret', 'probe,type=env,target=PROBE', '--health-cmd', 'test "$PROBE" = ok-value', '--health-interval', '0', 'busybox', 'sleep', '300']), 0)
+  expectExit(t, await tspod(t, store, ['healthcheck', 'run', 'health-secret']), 0)
+  t.equal((await tspod(t, store, ['inspect', '--format', '{{.State.Health.Status}}', 'health-secret'])).stdout, 'healthy')
+})
+
 t.test('a topic alone prints its help, then that a command is missing', async t => {
   for (const topic of ['pod', 'network', 'image', 'container']) {
     const bare = await tspod(t, null, [topic])
