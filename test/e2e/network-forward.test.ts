@@ -8,13 +8,10 @@
 // monitor is killed with SIGKILL.
 import t, {type Test} from 'tap'
 import {createHash, randomBytes} from 'node:crypto'
-import {createSocket} from 'node:dgram'
-import {execFileSync} from 'node:child_process'
-import {readFileSync, readdirSync} from 'node:fs'
-import {connect, createServer} from 'node:net'
-import {networkInterfaces} from 'node:os'
+import {connect} from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {expectExit, fixture, makeStore, tspod, type Store} from './harness.js'
+import {freePort, hostAddress, httpGet, listeningSockets as sockets, processes, udpAsk} from './net-harness.js'
 
 const WEB = ['sh', '-c', 'mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && exec httpd -f -v -p 80 -h /www']
 /* Answers each datagram with "pong:" and what came, and logs who sent it. */
@@ -30,38 +27,6 @@ async function withImages(t: Test): Promise<Store> {
   return store
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '0.0.0.0', resolve))
-  const address = server.address()
-  await new Promise(resolve => server.close(resolve))
-  return typeof address === 'object' && address ? address.port : 0
-}
-
-function hostAddress(): string {
-  const found = Object.values(networkInterfaces()).flat().find(a => a && a.family === 'IPv4' && !a.internal)?.address
-  if (!found) throw new Error('this host has no IPv4 address besides loopback')
-  return found
-}
-
-async function httpGet(url: string): Promise<string> {
-  let last = ''
-  for (let i = 0; i < 30; i++) {
-    try {
-      return execFileSync('curl', ['-sS', '--max-time', '3', url], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']}).trim()
-    } catch (err) {
-      last = String((err as {stderr?: string}).stderr ?? err)
-      await sleep(100)
-    }
-  }
-  return `curl failed: ${last.trim()}`
-}
-
-/** `ss` lines of the sockets bound to port (tcp listeners and udp), with their processes. */
-function sockets(port: number): string {
-  return execFileSync('ss', ['-Hltnup', `sport = :${port}`], {encoding: 'utf8'}).trim()
-}
-
 async function waitNoSocket(port: number, timeoutMs = 5000): Promise<string> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -73,19 +38,7 @@ async function waitNoSocket(port: number, timeoutMs = 5000): Promise<string> {
 
 /** Live processes named tspod-portfwd whose parent is pid (all of them when pid is omitted). */
 function forwarders(parent?: number): number[] {
-  const found: number[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const close = stat.lastIndexOf(')')
-      const [state, ppid] = stat.slice(close + 2).split(' ')
-      if (stat.slice(stat.indexOf('(') + 1, close) === 'tspod-portfwd' && state !== 'Z' && (parent === undefined || Number(ppid) === parent)) found.push(Number(name))
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found
+  return processes().filter(p => p.comm === 'tspod-portfwd' && p.state !== 'Z' && (parent === undefined || p.ppid === parent)).map(p => p.pid)
 }
 
 async function waitGone(pids: number[], timeoutMs = 5000): Promise<number[]> {
@@ -94,26 +47,6 @@ async function waitGone(pids: number[], timeoutMs = 5000): Promise<number[]> {
     const alive = pids.filter(pid => forwarders().includes(pid))
     if (alive.length === 0 || Date.now() > deadline) return alive
     await sleep(50)
-  }
-}
-
-/** Sends ping datagrams to host:port until an answer comes (or 10 s pass). */
-async function udpAsk(host: string, port: number): Promise<string> {
-  const socket = createSocket('udp4')
-  try {
-    return await new Promise<string>(resolve => {
-      const timer = setInterval(() => socket.send('ping', port, host), 200)
-      socket.on('message', msg => {
-        clearInterval(timer)
-        resolve(msg.toString())
-      })
-      setTimeout(() => {
-        clearInterval(timer)
-        resolve('no answer')
-      }, 10_000)
-    })
-  } finally {
-    socket.close()
   }
 }
 

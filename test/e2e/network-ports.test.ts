@@ -12,12 +12,11 @@
 // names each client.
 import t, {type Test} from 'tap'
 import {execFileSync} from 'node:child_process'
-import {createSocket} from 'node:dgram'
 import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
-import {networkInterfaces} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {expectExit, fixture, MIRROR_FETCH, makeStore, requireRoot, tspod, type Store} from './harness.js'
+import {freePort, hostAddress, httpGet, listeningSockets as listeners, processes, udpAsk, type Proc} from './net-harness.js'
 
 const WEB = ['sh', '-c', 'mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && exec httpd -f -v -p 80 -h /www']
 
@@ -29,58 +28,6 @@ async function withImages(t: Test, debian = false): Promise<Store> {
     await tspod(t, store, ['rm', '-af', '-t', '0'])
   })
   return store
-}
-
-/** A free port on the host, well away from the ones other tests pick. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '0.0.0.0', resolve))
-  const address = server.address()
-  await new Promise(resolve => server.close(resolve))
-  return typeof address === 'object' && address ? address.port : 0
-}
-
-/** The body of GET / through curl, retried while the server comes up. */
-async function httpGet(url: string, netns?: string): Promise<string> {
-  const curl = ['curl', '-sS', '-g', '--max-time', '3', url]
-  const command = netns ? ['ip', 'netns', 'exec', netns, ...curl] : curl
-  let last = ''
-  for (let i = 0; i < 20; i++) {
-    try {
-      return execFileSync(command[0], command.slice(1), {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']}).trim()
-    } catch (err) {
-      last = String((err as {stderr?: string}).stderr ?? err)
-      await sleep(100)
-    }
-  }
-  return `curl failed: ${last.trim()}`
-}
-
-function listeners(port: number): string {
-  return execFileSync('ss', ['-Hltnup', `sport = :${port}`], {encoding: 'utf8'}).trim()
-}
-
-interface Proc {
-  pid: number
-  ppid: number
-  comm: string
-  state: string
-}
-
-function processes(): Proc[] {
-  const out: Proc[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const close = stat.lastIndexOf(')')
-      const [state, ppid] = stat.slice(close + 2).split(' ')
-      out.push({pid: Number(name), ppid: Number(ppid), comm: stat.slice(stat.indexOf('(') + 1, close), state})
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out
 }
 
 const isBackend = (p: Proc) => p.comm === 'slirp4netns' || p.comm.startsWith('passt') || p.comm === 'pasta' || p.comm === 'tspod-netguard'
@@ -180,7 +127,7 @@ t.test('the container sees the client\'s own address (slirp4netns and pasta)', a
     const port = await freePort()
     const name = `src-${network}`
     expectExit(t, await tspod(t, store, ['run', '-d', '--name', name, '--hostname', name, '--network', network, '-p', `${port}:80`, 'busybox', ...WEB]), 0)
-    t.equal(await httpGet(`http://${client.hostAddress}:${port}/`, client.netns), `hello-from-${name}`, `${network}: the remote client gets the page`)
+    t.equal(await httpGet(`http://${client.hostAddress}:${port}/`, {netns: client.netns, tries: 20}), `hello-from-${name}`, `${network}: the remote client gets the page`)
     const logs = await tspod(t, store, ['logs', name])
     t.match(logs.stdout + logs.stderr, new RegExp(`\\[(::ffff:)?${client.clientAddress.replaceAll('.', '\\.')}\\]:\\d+: response:200`), `${network}: httpd saw ${client.clientAddress}`)
     expectExit(t, await tspod(t, store, ['rm', '-f', name]), 0)
@@ -245,25 +192,10 @@ t.test('udp: -p HOST:CONTAINER/udp', async t => {
   const store = await withImages(t, true)
   const port = await freePort()
   // Answers to a client on the host's loopback get lost in both backends here (docs/networking.md, Limits): use the host's address.
-  const hostAddress = Object.values(networkInterfaces()).flat().find(a => a && a.family === 'IPv4' && !a.internal)?.address
-  if (!hostAddress) throw new Error('this host has no IPv4 address besides loopback')
   const server = 'use IO::Socket::INET; $|=1; my $s = IO::Socket::INET->new(LocalPort => 5353, Proto => "udp") or die "bind: $!"; print "ready\\n"; while ($s->recv(my $m, 1000)) { $s->send("pong:$m") }'
   expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'udp', '-p', `${port}:5353/udp`, 'debian', 'perl', '-e', server]), 0)
   t.equal((await tspod(t, store, ['port', 'udp'])).stdout, `5353/udp -> 0.0.0.0:${port}`)
-  const socket = createSocket('udp4')
-  t.teardown(() => socket.close())
-  const answer = await new Promise<string>(resolve => {
-    const timer = setInterval(() => socket.send('ping', port, hostAddress), 200)
-    socket.on('message', msg => {
-      clearInterval(timer)
-      resolve(msg.toString())
-    })
-    setTimeout(() => {
-      clearInterval(timer)
-      resolve('no answer')
-    }, 10_000)
-  })
-  t.equal(answer, 'pong:ping', 'a datagram goes in and the answer comes back')
+  t.equal(await udpAsk(hostAddress(), port), 'pong:ping', 'a datagram goes in and the answer comes back')
 })
 
 t.test('errors: a port in use, a privileged port, -p with --network none or host', async t => {

@@ -8,9 +8,10 @@
 // container refused.
 import t from 'tap'
 import {existsSync, readFileSync, readdirSync} from 'node:fs'
-import {connect, createServer} from 'node:net'
+import {connect} from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {expectExit, fixture, makeStore, requireUser, tspod, type Store} from './harness.js'
+import {freePort} from './net-harness.js'
 
 const store: Store = makeStore(t)
 // execa drops the last newline of stdout; every command here ends its output with one, so it is put back and outputs compare whole.
@@ -62,14 +63,6 @@ async function storeMounts(): Promise<string[]> {
 async function infraPid(pod: string): Promise<number> {
   const id = (await run(['pod', 'inspect', '--format', '{{.InfraContainerID}}', pod])).stdout.trim()
   return Number((await run(['inspect', '--format', '{{.State.Pid}}', id])).stdout.trim())
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise(resolve => server.close(resolve))
-  return typeof address === 'object' && address ? address.port : 0
 }
 
 /** What a TCP server on the host's loopback port answers, retried while it comes up. */
