@@ -248,6 +248,11 @@ t.test('the cache: a changed file rebuilds its step and those after it only', as
   expectExit(t, noCache, 0)
   t.notMatch(noCache.stdout, /Using cache/, '--no-cache')
   t.equal(lastLine(noCache.stdout), lastLine(changed.stdout), 'and gives the same image')
+  // RUN steps run again; a COPY whose inputs (every byte it reads, its parent) are the same takes its identical layer.
+  for (const step of noCache.stdout.split(/\nSTEP /).slice(1)) {
+    if (/^\d+\/\d+: COPY /.test(step)) t.match(step, /\n--> Same inputs as [0-9a-f]{12}: its identical layer is reused/, `reused: ${step.split('\n')[0]}`)
+    else t.notMatch(step, /Same inputs/, `run again: ${step.split('\n')[0]}`)
+  }
 })
 
 t.test('reproducible: the same image from another directory, without the cache, and with --verify', async t => {

@@ -90,6 +90,7 @@ export default async function imageBuild(ctx: CommandContext): Promise<number | 
         tags: flagList(ctx, 'tag'),
         pull: second ? 'never' : pull,
         useCache: layers && !flagBool(ctx, 'no-cache') && cacheTtlMs !== 0 && !second,
+        reuseIdenticalCopies: !second,
         cacheTtlMs,
         remoteCache: second ? undefined : remoteCache,
         keepIntermediates: layers,
