@@ -204,6 +204,11 @@ function clampMtime(mtime: Date | undefined, times: LayerTimes): Date {
  * --exclude drop are left out.
  */
 export async function normalisedTar(source: ResolvedSource, prefix: string, options: StreamOptions): Promise<Readable> {
+  if (source.isDir && lstatSync(source.abs).isDirectory()) {
+    // The packer normalises each header as it writes it: no second parse and pack of 10,000 entries.
+    const {packDirectory} = await import('../storage/layer-tar.js')
+    return packDirectory(source.abs, {mapHeader: header => normaliseHeader(header as TarEntryHeader, source, prefix, options)})
+  }
   const inner = await sourceTar(source.abs, source.isDir ? '' : 'f')
   return rewriteTar(inner, header => normaliseHeader(header, source, prefix, options))
 }

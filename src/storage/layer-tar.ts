@@ -47,6 +47,12 @@ export interface PackOptions {
   /** Read xattrs (carried ones and overlay opaque markers) with getfattr; default true. */
   xattrs?: boolean
   onWarning?: (msg: string) => void
+  /**
+   * Rewrites each entry's header before it is written, or drops the entry
+   * (null; a directory's contents are still walked): what rewriteTar would
+   * do afterwards, without parsing and packing the tar a second time.
+   */
+  mapHeader?: (header: {name: string; type?: string; linkname?: string | null; mode?: number; uid?: number; gid?: number; size?: number; mtime?: Date; pax?: Record<string, string> | null}) => object | null
 }
 
 export const WHITEOUT_PREFIX = '.wh.'

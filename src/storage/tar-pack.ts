@@ -89,6 +89,8 @@ class TreePacker {
   private readonly epoch: number | undefined
   private readonly timestamp: number | undefined
 
+  private readonly mapHeader: PackOptions['mapHeader']
+
   constructor(
     private readonly root: string,
     private readonly pack: Pack,
@@ -98,6 +100,7 @@ class TreePacker {
   ) {
     this.epoch = options.sourceDateEpoch
     this.timestamp = options.timestamp
+    this.mapHeader = options.mapHeader
   }
 
   async packRoot(): Promise<void> {
@@ -216,7 +219,13 @@ class TreePacker {
     return this.add({name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: this.clampedMtime(stats)}, Buffer.alloc(0))
   }
 
-  private add(header: HeaderArgument, body?: Buffer): Promise<void> {
+  private add(original: HeaderArgument, body?: Buffer): Promise<void> {
+    const header = this.mapHeader ? (this.mapHeader(original) as HeaderArgument | null) : original
+    if (header === null) return Promise.resolve()
+    return this.write(header, body)
+  }
+
+  private write(header: HeaderArgument, body?: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       const done = (err?: Error | null): void => (err ? reject(err) : resolve())
       if (body === undefined) this.pack.entry(header as TarHeader, done)
@@ -224,12 +233,15 @@ class TreePacker {
     })
   }
 
-  private async addFile(header: HeaderArgument, abs: string): Promise<void> {
-    const size = header.size ?? 0
+  private async addFile(original: HeaderArgument, abs: string): Promise<void> {
+    const size = original.size ?? 0
+    const header = this.mapHeader ? (this.mapHeader(original) as HeaderArgument | null) : original
+    // Dropped: not even read.
+    if (header === null) return
     if (size <= SMALL_FILE) {
       const body = readFileSync(abs)
       if (body.length !== size) throw new StorageError(`packing ${header.name}: file changed while being read`)
-      await this.add(header, body)
+      await this.write(header, body)
       return
     }
     await new Promise<void>((resolve, reject) => {
