@@ -824,6 +824,7 @@ run_scenario() {
       ;;
     build-copy)
       with_build_contexts
+      wait_for_freed_inodes
       # One file changes before every run, as when a user rebuilds after an
       # edit: each run copies new content, so neither tool can reuse a layer.
       scenario --slow --before "date +%s%N >$build_dir/copy/d00/f00" build-copy 0.7 "build --no-cache -t benchcopy $build_dir/copy" \
