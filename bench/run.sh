@@ -352,10 +352,9 @@ choose_podman_runtime() {
   path=$("${podman_cli[@]}" "${podman_runtime[@]}" info --format '{{.Host.OCIRuntime.Path}}' 2>/dev/null) || path=""
   meta podman_runtime "$(runtime_version "$path")"
   if [ -z "${unavailable[tspod]:-}" ]; then
-    # tspod 0.1 spells Podman's OCIRuntime field OciRuntime.
-    path=$("${tspod_cli[@]}" info --format '{{.Host.OciRuntime.Path}}' 2>/dev/null) || path=""
+    path=$("${tspod_cli[@]}" info --format '{{.Host.OCIRuntime.Path}}' 2>/dev/null) || path=""
     meta tspod_runtime "$(runtime_version "$path")"
-    meta tspod_runtime_reason "$("${tspod_cli[@]}" info --format '{{.Host.OciRuntime.Reason}}' 2>/dev/null || true)"
+    meta tspod_runtime_reason "$("${tspod_cli[@]}" info --format '{{.Host.OCIRuntime.Reason}}' 2>/dev/null || true)"
   fi
 }
 
