@@ -16,6 +16,7 @@
  * once to digest it for the cache key, and again, on a cache miss, to apply
  * it. What is digested is therefore exactly what is written.
  */
+import {createHash} from 'node:crypto'
 import {chownSync, createReadStream, lstatSync, mkdirSync, readdirSync, statSync} from 'node:fs'
 import {open} from 'node:fs/promises'
 import {posix} from 'node:path'
@@ -253,6 +254,25 @@ function normaliseHeader(header: TarEntryHeader, source: ResolvedSource, prefix:
  */
 export function keepZeroMode(mode: number): number {
   return (mode & 0o7777) | 0o100000
+}
+
+/**
+ * sha256 of a stream's bytes, and the bytes themselves while they stay
+ * within `limit` (undefined past it): a COPY reads its sources once for its
+ * cache key and applies the same bytes, rather than reading them again.
+ */
+export async function digestAndKeep(stream: Readable, limit: number): Promise<{digest: string; bytes?: Buffer}> {
+  const hash = createHash('sha256')
+  let chunks: Buffer[] | undefined = []
+  let size = 0
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    hash.update(chunk)
+    if (chunks === undefined) continue
+    size += chunk.length
+    if (size > limit) chunks = undefined
+    else chunks.push(chunk)
+  }
+  return {digest: `sha256:${hash.digest('hex')}`, bytes: chunks && Buffer.concat(chunks, size)}
 }
 
 /** sha256 of a stream's bytes. */

@@ -19,7 +19,7 @@
  */
 import {existsSync, readFileSync, writeFileSync, chmodSync, chownSync, mkdirSync} from 'node:fs'
 import {posix, join} from 'node:path'
-import type {Writable} from 'node:stream'
+import {Readable, type Writable} from 'node:stream'
 import {BuildError, InvalidArgumentError, NoSuchImageError, TspodError} from '../errors/index.js'
 import type {Engine} from '../engine/engine.js'
 import {readConfig} from '../image/images.js'
@@ -39,6 +39,7 @@ import {
   archiveTar,
   combineDigests,
   destinationIsDirectory,
+  digestAndKeep,
   digestStream,
   isLocalArchive,
   normalisedTar,
@@ -116,6 +117,8 @@ const DEFAULT_SHELL = ['/bin/sh', '-c']
 const NOP = '/bin/sh -c #(nop) '
 /** Part of every cache key: bump it when the same step starts producing a different layer, so old results miss. */
 const BUILDER_VERSION = 1
+/** How many bytes of COPY source tars are kept in memory between the key and the apply, per step. */
+const KEEP_SOURCE_BYTES = 64 * 1024 * 1024
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 type FullConfig = ContainerConfig & {Shell?: string[]}
@@ -882,7 +885,24 @@ class Executor {
 
     await withSources(async items => {
       const digests: string[] = []
-      for (const item of items) digests.push(item.digest ?? (await digestStream(await this.itemTar(item, 'f', streamOptions))))
+      // A directory copies its contents (prefix ''): its tar for the key is
+      // also the tar to apply, kept in memory for contexts of moderate size.
+      const kept = new Map<CopyItem, Buffer>()
+      let keptBytes = 0
+      for (const item of items) {
+        if (item.digest !== undefined) {
+          digests.push(item.digest)
+        } else if (item.source.isDir && !item.archive && !parents) {
+          const {digest, bytes} = await digestAndKeep(await this.itemTar(item, '', streamOptions), KEEP_SOURCE_BYTES - keptBytes)
+          digests.push(digest)
+          if (bytes) {
+            kept.set(item, bytes)
+            keptBytes += bytes.length
+          }
+        } else {
+          digests.push(await digestStream(await this.itemTar(item, 'f', streamOptions)))
+        }
+      }
       const contentDigest = combineDigests(digests)
       const hex = contentDigest.replace(/^sha256:/, '')
       const kind = items.length > 1 ? 'multi' : items[0]!.source.isDir ? 'dir' : 'file'
@@ -904,7 +924,8 @@ class Executor {
         const intoDir = destinationIsDirectory(root, destination, items.length, wildcard)
         for (const item of items) {
           const placement = placeSource(destination, item.name ? {...item.source, abs: item.name} : item.source, intoDir, parents, item.archive)
-          const tar = await this.itemTar(item, placement.prefix, streamOptions)
+          const bytes = placement.prefix === '' ? kept.get(item) : undefined
+          const tar = bytes ? Readable.from([bytes]) : await this.itemTar(item, placement.prefix, streamOptions)
           await applyTar(root, placement.dir, tar, this.engine.rootless, this.options.onWarning, streamOptions.owner)
         }
       }, upper => stageDirectoryLayer(this.engine, upper, state.image.layers.at(-1), {format: this.options.format, times: this.options.times, onWarning: this.options.onWarning, adopt: true}))

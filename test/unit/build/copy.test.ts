@@ -2,10 +2,11 @@ import t, {type Test} from 'tap'
 import {chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import type {Readable} from 'node:stream'
+import {Readable} from 'node:stream'
 import {extract} from 'tar-stream'
 import {
   destinationIsDirectory,
+  digestAndKeep,
   digestStream,
   hasGlob,
   isLocalArchive,
@@ -187,4 +188,15 @@ t.test('a mode of 0000 survives packing and normalising', async t => {
   t.same((await entries(packDirectory(dir, {xattrs: false}))).map(e => e.mode), [0])
   const [source] = resolveSource(dir, 'none', {rootName: 'ctx'}) as [ResolvedSource]
   t.same((await entries(await normalisedTar(source, 'none', {times: {epoch: 0}, excludes: []}))).map(e => e.mode), [0])
+})
+
+t.test('digestAndKeep hashes everything and keeps the bytes up to the limit', async t => {
+  const chunks = [Buffer.from('abc'), Buffer.from('defg')]
+  const whole = await digestStream(Readable.from(chunks))
+  const kept = await digestAndKeep(Readable.from(chunks), 7)
+  t.equal(kept.digest, whole)
+  t.equal(kept.bytes?.toString(), 'abcdefg', 'all 7 bytes fit')
+  const over = await digestAndKeep(Readable.from(chunks), 6)
+  t.equal(over.digest, whole, 'the digest covers every byte past the limit too')
+  t.equal(over.bytes, undefined, 'nothing kept past the limit')
 })
