@@ -564,10 +564,9 @@ class Executor {
       }
     }
     if (!id) return undefined
-    const record = store.readImages().find(i => i.id === id)!
     this.options.onLine(`--> Using cache ${id}`)
     remote?.offer(key, id, origin)
-    return {id, layers: record.layers, config: readConfig(store, record)}
+    return this.storedStep(id)
   }
 
   /**
@@ -583,8 +582,14 @@ class Executor {
     const {store} = this.engine
     const id = lookupCache(store, key)
     if (!id) return undefined
-    const record = store.readImages().find(i => i.id === id)!
     this.options.onLine(`--> Same inputs as ${id.slice(0, 12)}: its identical layer is reused`)
+    return this.storedStep(id)
+  }
+
+  /** A step image the store holds (a cache entry names only images that still exist). */
+  private storedStep(id: string): StepImage {
+    const {store} = this.engine
+    const record = store.readImages().find(i => i.id === id)!
     return {id, layers: record.layers, config: readConfig(store, record)}
   }
 

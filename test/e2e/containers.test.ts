@@ -1,6 +1,7 @@
 // Containers end to end, rootless through the real monitor and runtime:
 // run, create/start, stop/kill, rm, ps, logs, wait, inspect, rename, volumes.
 import t from 'tap'
+import {readFileSync} from 'node:fs'
 import {expectExit, fixture, MIRROR_FETCH, makeStore, runAsUser, tspod, type Store} from './harness.js'
 
 async function withImage(t: Parameters<typeof makeStore>[0]): Promise<Store> {
@@ -241,7 +242,6 @@ t.test('more run flags: --cidfile, --platform, --device, logs -f and --since, ps
   const cid = `${store.dir}/cid`
   const r = await tspod(t, store, ['run', '-d', '--cidfile', cid, '--name', 'f1', '--label', 'tier=web', 'busybox', 'sh', '-c', 'echo one; sleep 0.5; echo two; sleep 1000'])
   expectExit(t, r, 0)
-  const {readFileSync} = await import('node:fs')
   t.equal(readFileSync(cid, 'utf8'), r.stdout, '--cidfile holds the ID')
   expectExit(t, await tspod(t, store, ['run', '--rm', '--cidfile', cid, 'busybox', 'true']), 125, /--cidfile must not exist/)
   expectExit(t, await tspod(t, store, ['run', '--rm', '--platform', 'linux/arm64', 'busybox', 'true']), 125, /image platform \(linux\/amd64\) does not match the expected platform \(linux\/arm64\)/)
@@ -264,7 +264,6 @@ t.test('more run flags: --cidfile, --platform, --device, logs -f and --since, ps
 
 t.test('crun gets the seccomp program compiled once; runc compiles the profile itself', async t => {
   const store = await withImage(t)
-  const {readFileSync} = await import('node:fs')
   const config = (id: string) => JSON.parse(readFileSync(`${store.root}/containers/${id}/userdata/config.json`, 'utf8')) as {annotations?: Record<string, string>; linux?: {seccomp?: unknown}}
   const viaCrun = await tspod(t, store, ['create', '--runtime', 'crun', 'busybox', 'true'])
   expectExit(t, viaCrun, 0)
