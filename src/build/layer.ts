@@ -14,14 +14,12 @@
  */
 import {lstatSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
-import type {Readable} from 'node:stream'
 import type {Engine} from '../engine/engine.js'
 import {MEDIA, type ImageConfig, type Manifest} from '../image/oci.js'
 import {commitImage, discardStaged, stageBytes, stageLayer, type StagedBlob, type StagedLayer} from '../image/stage.js'
 import {packDirectory} from '../storage/layer-tar.js'
 import type {LayerRecord} from '../storage/store.js'
 import {layerMediaType, type ImageFormat} from '../container/commit.js'
-import {rewriteTar} from '../container/copy.js'
 import {CONTAINER_INIT_PATHS} from '../container/diff.js'
 import {keepZeroMode} from './copy.js'
 
@@ -51,14 +49,13 @@ export function createdTime(times: LayerTimes): string {
 /**
  * The files a runtime mounts over (their empty stand-ins in the upper
  * directory) are not what the step wrote: they stay out of the layer, as
- * with `tspod commit`.
+ * with `tspod commit`. Applied as the packer writes each header, so the tar
+ * is not parsed and packed again.
  */
-function withoutMountPoints(tar: Readable): Readable {
-  return rewriteTar(tar, header => {
-    const path = `/${header.name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '')}`
-    if (header.type !== 'directory' && CONTAINER_INIT_PATHS.has(path)) return null
-    return {...header, mode: keepZeroMode(header.mode ?? 0)}
-  })
+function dropMountPoints(header: {name: string; type?: string; mode?: number}): object | null {
+  const path = `/${header.name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '')}`
+  if (header.type !== 'directory' && CONTAINER_INIT_PATHS.has(path)) return null
+  return {...header, mode: keepZeroMode(header.mode ?? 0)}
 }
 
 /** Pack `dir` (an overlay upper directory, or a tree to squash) as a layer over `parent`, staged under tmp/. */
@@ -70,8 +67,8 @@ export async function stageDirectoryLayer(
 ): Promise<StagedLayer> {
   // An adopted directory becomes the layer's files as it is: what the tar leaves out must go from it too.
   if (options.adopt) for (const path of CONTAINER_INIT_PATHS) removeStandInFile(join(dir, path))
-  const tar = packDirectory(dir, {sourceDateEpoch: options.times.epoch, timestamp: options.times.timestamp, onWarning: options.onWarning})
-  return stageLayer(engine.store, withoutMountPoints(tar), {
+  const tar = packDirectory(dir, {sourceDateEpoch: options.times.epoch, timestamp: options.times.timestamp, onWarning: options.onWarning, mapHeader: dropMountPoints})
+  return stageLayer(engine.store, tar, {
     parent,
     mediaType: options.format === 'docker' ? MEDIA.dockerLayer : MEDIA.ociLayer,
     storeUncompressed: true,
