@@ -111,15 +111,16 @@ export async function stageLayer(store: Store, input: Readable, options: StageLa
     if (options.parent && store.driver === 'vfs') await copyTree(store.layerDiffDir(options.parent), diffDir)
     const blobFile = written ? undefined : createWriteStream(blobPath, {flags: 'w', mode: 0o600})
     const compressed = new DigestingStream()
-    const uncompressed = new DigestingStream()
     const {head, stream} = await peekStream(input, 6)
     const kind = detectCompression(head)
     const raw = stream.pipe(compressed)
     stream.on('error', err => raw.destroy(err))
+    // An uncompressed blob is its own tar: one hash serves as digest and diff ID.
+    const uncompressed = kind === 'none' ? compressed : new DigestingStream()
     const tar = kind === 'none' ? raw : decompressStream(raw, kind)
     if (tar !== raw) raw.on('error', err => tar.destroy(err))
-    const plain = tar.pipe(uncompressed)
-    tar.on('error', err => plain.destroy(err))
+    const plain = kind === 'none' ? raw : tar.pipe(uncompressed)
+    if (plain !== raw) tar.on('error', err => plain.destroy(err))
     let extracted: Readable = plain
     if (blobFile && (options.storeUncompressed || kind === 'none')) {
       extracted = plain.pipe(new TeeToFile(blobFile))
