@@ -217,32 +217,45 @@ async function storeImage(client: RegistryClient, store: Store, path: string, sc
   const emit = options.onEvent
   emit?.({type: 'signatures'})
   const configDigest = manifest.config.digest
-  let configBytes: Buffer
-  if (store.hasBlob(configDigest)) configBytes = store.readBlob(configDigest)
-  else {
-    // A new config usually means new layers to unpack.
-    preloadLayerModules()
-    if (manifest.config.size > MAX_CONFIG_BYTES) throw new RegistryError(`${shown}: the image config is larger than ${MAX_CONFIG_BYTES} bytes`)
-    const res = await client.request(`/v2/${path}/blobs/${configDigest}`, {scope, what: `${shown}: config ${configDigest}`})
-    configBytes = Buffer.from(await res.arrayBuffer())
-  }
-  const config = parseConfig(configBytes, shown)
-  const diffIds = config.rootfs?.diff_ids ?? []
-  if (diffIds.length !== manifest.layers.length) {
-    throw new RegistryError(`${shown}: the manifest lists ${manifest.layers.length} layers but the image config ${diffIds.length}`)
-  }
-  const chain = chainIds(diffIds)
+  const configKnown = store.hasBlob(configDigest)
+  if (!configKnown && manifest.config.size > MAX_CONFIG_BYTES) throw new RegistryError(`${shown}: the image config is larger than ${MAX_CONFIG_BYTES} bytes`)
+  // The layers are requested together with the config, not after it: only
+  // staging a layer needs the config (its chain ID), and the registry's
+  // answers arrive while the layer modules load.
+  const planned = (async () => {
+    let configBytes: Buffer
+    if (configKnown) configBytes = store.readBlob(configDigest)
+    else {
+      const res = await client.request(`/v2/${path}/blobs/${configDigest}`, {scope, what: `${shown}: config ${configDigest}`})
+      configBytes = Buffer.from(await res.arrayBuffer())
+    }
+    const config = parseConfig(configBytes, shown)
+    const diffIds = config.rootfs?.diff_ids ?? []
+    if (diffIds.length !== manifest.layers.length) {
+      throw new RegistryError(`${shown}: the manifest lists ${manifest.layers.length} layers but the image config ${diffIds.length}`)
+    }
+    return {configBytes, config, diffIds, chain: chainIds(diffIds)}
+  })()
+  const plans = planned.then(p => p.diffIds.map((diffId, i): LayerPlan => ({diffId, chainId: p.chain[i]!, parent: i === 0 ? undefined : p.chain[i - 1]})))
+  // Layer tasks see a failed config through `plans`; the config's own error is the one reported.
+  plans.catch(() => {})
   const blobs: StagedBlob[] = []
   const layers: StagedLayer[] = new Array(manifest.layers.length)
   // The config and manifest are written (and synced) while the layers download.
-  const small = [stageBytes(store, configBytes, configDigest), stageBytes(store, target.bytes, target.digest)]
+  const small = [planned.then(p => stageBytes(store, p.configBytes, configDigest)), stageBytes(store, target.bytes, target.digest)]
   const smallSettled = Promise.allSettled(small)
   try {
     const tasks = manifest.layers.map((descriptor, i) => async (): Promise<void> => {
-      layers[i] = await fetchLayer(client, store, path, scope, shown, descriptor, diffIds[i]!, chain[i]!, i === 0 ? undefined : chain[i - 1], options)
+      layers[i] = await fetchLayer(client, store, path, scope, shown, descriptor, plans.then(all => all[i]!), options)
     })
     // vfs copies a layer's parent when it stages it, so its layers go in order.
-    await runPool(tasks, store.driver === 'vfs' ? 1 : POOL_SIZE)
+    const pool = runPool(tasks, store.driver === 'vfs' ? 1 : POOL_SIZE)
+    // A new config usually means new layers to unpack; loaded once the requests are out.
+    if (!configKnown) preloadLayerModules()
+    const [plan, done] = await Promise.allSettled([planned, pool])
+    if (plan.status === 'rejected') throw plan.reason
+    if (done.status === 'rejected') throw done.reason
+    const {config, configBytes} = plan.value
     const [configBlob, manifestBlob] = await Promise.all(small)
     emit?.({type: 'blob-start', digest: configDigest, size: configBytes.length, what: 'config'})
     emit?.({type: 'blob-done', digest: configDigest, what: 'config'})
@@ -264,6 +277,13 @@ async function storeImage(client: RegistryClient, store: Store, path: string, sc
   }
 }
 
+/** What the image config says about one layer: what staging it needs. */
+interface LayerPlan {
+  diffId: string
+  chainId: string
+  parent: string | undefined
+}
+
 function parseConfig(bytes: Buffer, shown: string): ImageConfig {
   try {
     return JSON.parse(bytes.toString('utf8')) as ImageConfig
@@ -272,28 +292,49 @@ function parseConfig(bytes: Buffer, shown: string): ImageConfig {
   }
 }
 
-async function fetchLayer(client: RegistryClient, store: Store, path: string, scope: string, shown: string, descriptor: Descriptor, diffId: string, chainId: string, parent: string | undefined, options: PullOptions): Promise<StagedLayer> {
+async function fetchLayer(client: RegistryClient, store: Store, path: string, scope: string, shown: string, descriptor: Descriptor, planned: Promise<LayerPlan>, options: PullOptions): Promise<StagedLayer> {
   const emit = options.onEvent
   const digest = descriptor.digest
   const what = `${shown}: blob ${digest}`
-  if (store.hasLayer(chainId)) {
+  const existing = async (chainId: string): Promise<StagedLayer> => {
     emit?.({type: 'blob-skip', digest, what: 'blob', reason: 'exists'})
     const record = store.readLayer(chainId)
     const blob = store.hasBlob(digest) ? {digest, size: descriptor.size} : await fetchBlobOnly(client, store, path, scope, descriptor, what, options)
     return {record, blob, skippedDevices: []}
   }
+  // A blob the store has is most likely unpacked already: the config decides before anything is fetched.
+  if (store.hasBlob(digest)) {
+    const plan = await planned
+    if (store.hasLayer(plan.chainId)) return existing(plan.chainId)
+  }
   emit?.({type: 'blob-start', digest, size: descriptor.size, what: 'blob'})
   const partial = await claimPartial(store, digest)
   const retries = options.retry ?? 3
   try {
+    // The first download starts while the config may still be on its way.
+    let early: Promise<OpenedBlob> | undefined = openBlob(client, path, scope, what, descriptor, partial?.path, emit)
+    early.catch(() => {})
+    let plan: LayerPlan
+    try {
+      plan = await planned
+    } catch (err) {
+      await early.then(opened => opened.close(), () => {})
+      throw err
+    }
+    if (store.hasLayer(plan.chainId)) {
+      await early.then(opened => opened.close(), () => {})
+      return await existing(plan.chainId)
+    }
     for (let attempt = 0; ; attempt++) {
       let opened: OpenedBlob | undefined
       try {
-        opened = await openBlob(client, path, scope, what, descriptor, partial?.path, emit)
-        const staged = await stageLayer(store, opened.stream, {parent, expected: {digest, size: descriptor.size}, mediaType: descriptor.mediaType, rootless: options.rootless, onWarning: options.onWarning, blobWrittenTo: partial?.path})
-        if (staged.record.diffId !== diffId) {
+        const first = early
+        early = undefined
+        opened = await (first ?? openBlob(client, path, scope, what, descriptor, partial?.path, emit))
+        const staged = await stageLayer(store, opened.stream, {parent: plan.parent, expected: {digest, size: descriptor.size}, mediaType: descriptor.mediaType, rootless: options.rootless, onWarning: options.onWarning, blobWrittenTo: partial?.path})
+        if (staged.record.diffId !== plan.diffId) {
           await discardStaged(store, [staged], [])
-          throw new StorageError(`${what}: the layer has diffID ${staged.record.diffId}, but the image config lists ${diffId}`, {hint: 'The image in the registry is inconsistent; nothing was stored'})
+          throw new StorageError(`${what}: the layer has diffID ${staged.record.diffId}, but the image config lists ${plan.diffId}`, {hint: 'The image in the registry is inconsistent; nothing was stored'})
         }
         // Committed now so an interrupted pull finds it next time; no image refers to it until commitImage.
         await commitInTurn(store, async () => {

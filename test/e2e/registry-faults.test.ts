@@ -135,7 +135,7 @@ t.test('faults while pulling a blob', async t => {
   expectExit(t, await tspod(t, a, ['import', fixture('busybox-rootfs.tar'), image]), 0)
   const digestFile = join(a.dir, 'digest')
   expectExit(t, await tspod(t, a, ['push', '--digestfile', digestFile, image]), 0)
-  const manifest = await fetch(`${registry.url}/v2/faults/busybox/manifests/1`, {headers: {Accept: 'application/vnd.oci.image.manifest.v1+json'}}).then(r => r.json()) as {layers: Array<{digest: string}>}
+  const manifest = await fetch(`${registry.url}/v2/faults/busybox/manifests/1`, {headers: {Accept: 'application/vnd.oci.image.manifest.v1+json'}}).then(r => r.json()) as {config: {digest: string}; layers: Array<{digest: string}>}
   layer = manifest.layers[0]!.digest
   const viaProxy = `${proxy.host}/faults/busybox:1`
   const fast = ['--retry', '2', '--retry-delay', '10ms']
@@ -177,6 +177,19 @@ t.test('faults while pulling a blob', async t => {
   expectExit(t, throttled, 0)
   t.equal(proxy.blobGets, 2, 'a 429 is waited out')
   await checkConsistent(t, b)
+  expectExit(t, await tspod(t, b, ['rmi', viaProxy]), 0)
+
+  // The layers are requested with the config: when the config fails, that
+  // is the error, and the layer downloads already under way leave nothing.
+  layer = manifest.config.digest
+  proxy.reset('fail-twice')
+  const noConfig = await tspod(t, b, ['pull', '--retry', '0', viaProxy])
+  expectExit(t, noConfig, 125, new RegExp(`config ${manifest.config.digest}`))
+  t.notMatch(noConfig.stderr.split('\n').find(line => line.startsWith('Error:')) ?? '', /blob sha256/, 'the error is the config\'s, not a layer\'s')
+  t.equal((await tspod(t, b, ['images', '-q'])).stdout, '', 'no image appears')
+  await checkConsistent(t, b)
+  proxy.reset('none')
+  expectExit(t, await tspod(t, b, ['pull', '-q', viaProxy]), 0)
   t.match(readFileSync(digestFile, 'utf8'), /^sha256:/)
 })
 
