@@ -140,6 +140,7 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
   const networkArgs = userNetworks ? [] : monitorNetworkArgs(recordNetwork(record), engine.config.containers.networkCmdPath)
   if (userNetworks) await setupContainerNetworks(engine, record)
   debug(`starting the monitor for ${record.id.slice(0, 12)}`)
+  const notify = notifyOptions(record)
   const handle = await startMonitor({
     nsPrefix: prefix,
     monitorPath: monitorPath(),
@@ -161,7 +162,8 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
     mountTarget: record.rootfsKind === 'overlay' ? paths.merged : undefined,
     rmDirs: options.removeOnExit || (record.autoRemove && !options.attach) ? [paths.dir, paths.socketDir] : [],
     removableDirs: [paths.dir, paths.socketDir],
-    ...notifyOptions(record),
+    ...notify,
+    runtimeStartFifo: record.runtime.name === 'crun' && !notify.sdnotifyContainer,
     ...(await healthOptions(engine, record)),
     exitCommand: detachedCleanup || userNetworks || podMember?.cleanupOnExit ? cleanupCommand(engine, record.id) : undefined,
     networkArgs,

@@ -126,6 +126,8 @@ void options_parse(int argc, char **argv, struct options *o)
       o->health_command_args[o->n_health_command_args++] = value_of(argc, argv, &i);
     } else if (strcmp(arg, "--sdnotify-container") == 0) {
       o->sdnotify_container = true;
+    } else if (strcmp(arg, "--runtime-start-fifo") == 0) {
+      o->runtime_start_fifo = true;
     } else if (strcmp(arg, "--terminal") == 0) {
       o->terminal = true;
     } else if (strcmp(arg, "--stdin") == 0) {

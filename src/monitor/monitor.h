@@ -72,6 +72,7 @@ struct options {
   size_t n_publish;
   const char *sdnotify_socket;
   bool sdnotify_container; /* the container sends READY=1 itself; we send MAINPID only */
+  bool runtime_start_fifo;  /* the runtime is crun: start through its exec.fifo when it is there */
   long long health_interval_ms; /* 0: no scheduled healthcheck */
   const char *health_command;
   const char **health_command_args;

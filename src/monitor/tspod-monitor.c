@@ -35,6 +35,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,8 +279,52 @@ static void wait_for_start(void)
     abandon();
 }
 
+/*
+ * What `crun start` does for a container with no poststart hooks (tspod
+ * writes none) when no NOTIFY_SOCKET is set (with one, crun start waits for
+ * the container's READY=1 and must run): open RUNTIME-ROOT/ID/exec.fifo for
+ * writing, where the container's
+ * init waits to read, remove it (crun reads "running" from its absence) and
+ * write one byte, which lets the init exec the container's process. crun
+ * has done exactly this since its first releases; doing it here spares a
+ * process that costs about 5 ms, mostly in loading crun's twelve shared
+ * libraries. Anything unexpected (no fifo, no reader: the init died) is
+ * left to `crun start`, which reports it in its own words.
+ */
+static bool start_through_fifo(void)
+{
+  char path[PATH_MAX];
+  if (getenv("NOTIFY_SOCKET") != NULL)
+    return false;
+  if ((size_t)snprintf(path, sizeof path, "%s/%s/exec.fifo", opts.runtime_root, opts.cid) >= sizeof path)
+    return false;
+  struct stat st;
+  if (lstat(path, &st) < 0 || !S_ISFIFO(st.st_mode))
+    return false;
+  /* O_NONBLOCK: with no reader this fails (ENXIO) instead of waiting forever. */
+  int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  if (unlink(path) < 0) {
+    close(fd);
+    return false;
+  }
+  char zero = 0;
+  ssize_t n;
+  while ((n = write(fd, &zero, 1)) < 0 && errno == EINTR)
+    ;
+  close(fd);
+  if (n == 1)
+    return true;
+  /* The fifo is gone and the init never got its byte: nothing can start it now. */
+  report_errno("start", "write %s", path);
+  abandon();
+}
+
 static void start_container(void)
 {
+  if (opts.runtime_start_fifo && start_through_fifo())
+    return;
   int capture[2];
   int null_fd = open_dev_null(O_RDWR);
   if (null_fd < 0 || pipe2(capture, O_CLOEXEC | O_NONBLOCK) < 0) {

@@ -83,6 +83,8 @@ export interface MonitorStartOptions {
   sdnotifySocket?: string
   /** --sdnotify-container: the container sends READY=1 itself (the runtime passes the socket in); the monitor sends MAINPID only. */
   sdnotifyContainer?: boolean
+  /** --runtime-start-fifo: the runtime is crun, whose start the monitor can do itself through exec.fifo. */
+  runtimeStartFifo?: boolean
   /** Run healthCommand every this many milliseconds while the container runs. */
   healthIntervalMs?: number
   healthCommand?: string[]
@@ -198,6 +200,7 @@ export function monitorArgs(opts: MonitorStartOptions): string[] {
   args.push(...(opts.networkArgs ?? []))
   add('--sdnotify-socket', opts.sdnotifySocket)
   if (opts.sdnotifyContainer) args.push('--sdnotify-container')
+  if (opts.runtimeStartFifo) args.push('--runtime-start-fifo')
   if (opts.healthIntervalMs && opts.healthCommand && opts.healthCommand.length > 0) {
     const [path, ...rest] = opts.healthCommand
     add('--health-interval-ms', opts.healthIntervalMs)

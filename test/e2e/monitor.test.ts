@@ -9,7 +9,7 @@
 import t, {type Test} from 'tap'
 import {spawn, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {createConnection} from 'node:net'
 import {PassThrough, Readable, Writable} from 'node:stream'
@@ -524,6 +524,33 @@ for (const runtime of ['crun', 'runc']) {
     t.equal(out.stderr, '', 'a terminal has only one stream')
     t.match(readFileSync(c.log, 'utf8'), / stdout F \/dev\/pts\/0\r\n/)
     t.same(readdirSync(c.sock), [], 'attach and console sockets are removed')
+  })
+}
+
+for (const runtime of ['crun', 'runc']) {
+  t.test(`${runtime}: --runtime-start-fifo starts crun through its exec.fifo, and leaves runc to runc start`, async t => {
+    const path = runtimePath(runtime)
+    if (path === undefined) throw new Error(`${runtime} is not installed: run \`npm run setup\` as root`)
+    const c = await realBundle(t, ['/bin/sh', '-c', 'echo up; sleep 0.5; exit 4'])
+    // The runtime through a wrapper that records each verb it is called with.
+    const calls = join(c.dir, 'calls')
+    const wrapper = join(c.dir, 'runtime')
+    writeOwned(calls, '')
+    writeOwned(wrapper, `#!/bin/sh\nfor a; do case $a in create|start|delete) echo $a >>${calls};; esac; done\nexec ${path} "$@"\n`)
+    chmodSync(wrapper, 0o755)
+    const handle = await startMonitor(c.options({runtime: wrapper, runtimeStartFifo: true}))
+    reapOnTeardown(t, handle.monitorPid, handle.pid)
+    t.ok(existsSync(join(c.rt, c.cid, 'exec.fifo')), 'created: the init waits at exec.fifo')
+    const out = attachCollecting(c.attachPath)
+    await handle.start()
+    t.notOk(existsSync(join(c.rt, c.cid, 'exec.fifo')), 'started: exec.fifo is gone, so the runtime reports the container running')
+    if (runtime === 'crun') {
+      const state = await runAsUser([nsHelper, '--runroot', c.store.runroot, '--uidmap', mappings.uidmap, '--gidmap', mappings.gidmap, '--', path, '--root', c.rt, 'state', c.cid])
+      t.match(state.stdout, /"status": "running"/, 'crun state agrees')
+    }
+    t.same(await out.result, {exitCode: 4})
+    t.equal(out.stdout, 'up\n')
+    t.same(readFileSync(calls, 'utf8').trim().split('\n'), runtime === 'crun' ? ['create', 'delete'] : ['create', 'start', 'delete'], 'runtime start runs only for runc')
   })
 }
 
