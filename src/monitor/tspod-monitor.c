@@ -23,7 +23,7 @@
  *    |                                                            | network backend started
  *    | <---------------------------------------------- {"pid":N}  |
  *    | (attach)                                                   | network ready
- *    | start byte ----------------------------------------------> |
+ *    | start byte ----------------------------------------------> | (may wait in the pipe)
  *    |                                                            | runtime start
  *    | <------------------------------------------- {"started":true}
  *    |                                                            | relay until exit, exit file,
@@ -283,9 +283,9 @@ static void wait_for_start(void)
  * What `crun start` does for a container with no poststart hooks (tspod
  * writes none) when no NOTIFY_SOCKET is set (with one, crun start waits for
  * the container's READY=1 and must run): open RUNTIME-ROOT/ID/exec.fifo for
- * writing, where the container's
- * init waits to read, remove it (crun reads "running" from its absence) and
- * write one byte, which lets the init exec the container's process. crun
+ * writing, where the container's init waits to read, remove it (crun reads
+ * "running" from its absence) and write one byte, which lets the init exec
+ * the container's process. crun
  * has done exactly this since its first releases; doing it here spares a
  * process that costs about 5 ms, mostly in loading crun's twelve shared
  * libraries. Anything unexpected (no fifo, no reader: the init died) is
@@ -396,17 +396,21 @@ int main(int argc, char **argv)
     abandon();
   create_container();
   pid_t container_pid = read_pid_file();
-  /* The backend starts up while the CLI attaches and sends the start byte: its set-up costs the run nothing then. */
+  /*
+   * The backend starts up, and the ports are published, while the CLI
+   * attaches, records the container as running and sends the start byte:
+   * its set-up costs the run nothing then. The byte waits in the pipe.
+   */
   if (opts.net_backend != NET_NONE && (slirp_pid = net_start(&opts, container_pid)) < 0) {
     slirp_pid = 0;
     abandon();
   }
   sync_send_pid("pid", container_pid);
-  wait_for_start();
   if (slirp_pid > 0 && net_ready(&opts, &slirp_pid) < 0) {
     slirp_pid = 0;
     abandon();
   }
+  wait_for_start();
   start_container();
   sync_send_started();
   sdnotify_started(&opts);
