@@ -5,6 +5,7 @@
  * io.tspod.kube.play, so `kube down` removes exactly that and never a
  * volume or secret the user made.
  */
+import {createHash} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
 import {mkdir, writeFile} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
@@ -12,12 +13,13 @@ import {InvalidArgumentError, TspodError} from '../errors/index.js'
 import type {Engine} from '../engine/engine.js'
 import {createContainer} from '../container/create.js'
 import {removeContainer, startContainer, waitForExit} from '../container/lifecycle.js'
-import {readRecord} from '../container/container-store.js'
+import {findContainer, readRecord} from '../container/container-store.js'
 import {createVolume, readVolume} from '../container/volumes.js'
 import {containersUsing, removeVolume} from '../container/volume-ops.js'
 import {findImage} from '../image/lookup.js'
 import type {NetworkFlag} from '../network/backend.js'
 import type {PortMapping} from '../network/ports.js'
+import {ensureInfraImage} from '../pod/infra-image.js'
 import {createPod, podErrorsToError, removePod, startPod, stopPod} from '../pod/pods.js'
 import {readPod, readPodIndex, type PodIndexEntry} from '../pod/pod-store.js'
 import {createSecret, listSecrets, removeSecret, type SecretRecord} from '../secrets/secrets.js'
@@ -34,6 +36,12 @@ export interface KubePlayOptions {
   start: boolean
   /** --network, for every pod. */
   networkFlag?: NetworkFlag
+  /** --annotation, added to every container's (over the YAML's). */
+  annotations?: Record<string, string>
+  /** --log-driver for every container. */
+  logDriver?: string
+  /** --userns for every pod. */
+  userns?: string
   /** --publish: replaces the YAML's hostPort for the same container port, or adds one. */
   publish: PortMapping[]
   /** true: build every image that has a context directory; false: never; undefined: build missing images only. */
@@ -41,6 +49,12 @@ export interface KubePlayOptions {
   /** Where image context directories are looked for (a directory named after the image). */
   contextDir: string
   createCommand: string[]
+  /**
+   * --service-container: one more container, started after every pod, whose
+   * monitor tells a Type=notify unit MAINPID and READY=1, and which lives as
+   * long as what the file made (podman-kube-play(1)).
+   */
+  serviceContainer?: boolean
   /** Runs `tspod <args>` as a child (for build), resolving to its exit code. */
   runTspod: (args: string[]) => Promise<number>
   warn: (message: string) => void
@@ -48,15 +62,76 @@ export interface KubePlayOptions {
 
 export interface KubePlayReport {
   pods: Array<{id: string; name: string; containers: string[]}>
+  /** The service container's ID, with --service-container. */
+  serviceContainer?: string
   volumes: string[]
   secrets: string[]
 }
 
 export interface KubeDownReport {
   stopped: string[]
+  /** The service container, when play made one. */
+  service?: string
   removed: string[]
   volumes: string[]
   secrets: string[]
+}
+
+/**
+ * A container of a played pod never gets systemd's NOTIFY_SOCKET unless the
+ * YAML asks for it (annotation io.containers.sdnotify, or
+ * io.containers.sdnotify/NAME for one container, as Podman reads them): the
+ * unit's readiness is the service container's to report, and a container
+ * that would be expected to send READY=1 itself and never does would hang
+ * the play.
+ */
+export function sdnotifyOf(c: PlannedContainer, podName: string): 'container' | 'conmon' | 'ignore' {
+  const annotations = c.spec.annotations ?? {}
+  const value = annotations[`io.containers.sdnotify/${c.name.slice(podName.length + 1)}`] ?? annotations['io.containers.sdnotify'] ?? 'ignore'
+  if (value !== 'container' && value !== 'conmon' && value !== 'ignore') {
+    throw new InvalidArgumentError(`pod ${podName}: annotation io.containers.sdnotify: ${value} is not container, conmon or ignore`)
+  }
+  return value
+}
+
+/** Named after the pods the file makes, so `kube down` and `--replace` find it from the same file. */
+export function serviceContainerName(podNames: string[]): string {
+  return `${createHash('sha256').update([...podNames].sort().join('\n')).digest('hex').slice(0, 12)}-service`
+}
+
+async function removeServiceContainer(engine: Engine, podNames: string[]): Promise<string | undefined> {
+  const entry = findContainer(engine.store, serviceContainerName(podNames))
+  if (!entry || !entry.names.includes(serviceContainerName(podNames))) return undefined
+  if (!isOurs(readRecord(engine.store, entry.id).labels)) return undefined
+  await removeContainer(engine, entry.id, {force: true, timeoutSeconds: 0})
+  return entry.id
+}
+
+/** The service container: the infra image's idle process, no network, its monitor the unit's main process. */
+async function startServiceContainer(engine: Engine, podNames: string[], options: KubePlayOptions): Promise<string> {
+  await removeServiceContainer(engine, podNames)
+  const report = await createContainer(engine, {
+    image: await ensureInfraImage(engine),
+    name: serviceContainerName(podNames),
+    replace: false,
+    pull: 'never',
+    rm: false,
+    logDriver: 'k8s-file',
+    logOpts: [],
+    dns: [],
+    addHosts: [],
+    networkFlag: {kind: 'none'},
+    sdnotify: 'conmon',
+    createCommand: options.createCommand,
+    spec: {
+      env: [], envFiles: [], envHost: false, groupAdd: [], tty: false, stdin: false, readOnly: false,
+      capAdd: [], capDrop: [], privileged: false, securityOpt: [], ulimits: [], tmpfs: [], volumes: [],
+      mounts: [], devices: [], init: false, network: 'none', annotations: {}, labels: {[PLAY_LABEL]: 'true'},
+    },
+  })
+  report.warnings.forEach(options.warn)
+  await startContainer(engine, report.record)
+  return report.record.id
 }
 
 function mergePublish(yaml: PortMapping[], given: PortMapping[]): PortMapping[] {
@@ -174,6 +249,7 @@ async function playPod(engine: Engine, planned: PlannedPod, options: KubePlayOpt
     infra: true,
     publish: mergePublish(planned.publish, options.publish),
     networkFlag: options.networkFlag ?? (planned.hostNetwork ? {kind: 'host'} : undefined),
+    userns: options.userns,
     createCommand: options.createCommand,
   })
   warnings.forEach(options.warn)
@@ -188,12 +264,14 @@ async function playPod(engine: Engine, planned: PlannedPod, options: KubePlayOpt
       restart: c.restart,
       stopTimeout: c.stopTimeout,
       rm: false,
+      logDriver: options.logDriver,
       logOpts: [],
       dns: [],
       addHosts: [],
       secrets: secretUses(engine, c.secretEnv),
+      sdnotify: sdnotifyOf(c, planned.name),
       podRef: pod.id,
-      spec: c.spec,
+      spec: options.annotations ? {...c.spec, annotations: {...c.spec.annotations, ...options.annotations}} : c.spec,
       createCommand: options.createCommand,
     })
     report.warnings.forEach(options.warn)
@@ -234,6 +312,7 @@ export async function playKube(engine: Engine, plan: KubePlan, options: KubePlay
   for (const pod of plan.pods) for (const claim of pod.claims) await ensureClaim(engine, claim, {}, report.volumes)
   report.secrets = await createSecrets(engine, plan)
   for (const pod of plan.pods) report.pods.push(await playPod(engine, pod, options))
+  if (options.serviceContainer && options.start) report.serviceContainer = await startServiceContainer(engine, plan.pods.map(p => p.name), options)
   return report
 }
 
@@ -253,6 +332,7 @@ export async function downKube(engine: Engine, what: {pods: string[]; claims: st
     await removePod(engine, pod, {force: true})
     report.removed.push(pod.id)
   }
+  report.service = await removeServiceContainer(engine, what.pods)
   for (const name of what.claims) {
     const volume = readVolume(engine.store, name)
     if (!volume || !isOurs(volume.Labels)) continue

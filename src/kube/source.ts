@@ -21,7 +21,9 @@ export async function readKubeSource(ref: string): Promise<KubeSource> {
     try {
       response = await fetch(ref)
     } catch (err) {
-      throw new InvalidArgumentError(`fetching ${ref}: ${(err as Error).message}`)
+      // fetch says only "fetch failed"; the reason (refused, no such host) is its cause.
+      const cause = (err as Error & {cause?: unknown}).cause
+      throw new InvalidArgumentError(`fetching ${ref}: ${cause instanceof Error ? cause.message : (err as Error).message}`)
     }
     if (!response.ok) throw new InvalidArgumentError(`fetching ${ref}: ${response.status} ${response.statusText}`)
     return {text: await response.text(), name: ref}

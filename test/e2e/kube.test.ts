@@ -7,7 +7,10 @@ import {chownSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {parseAllDocuments} from 'yaml'
 import {validateKube} from '../fixtures/kube-schemas/validate.js'
-import {expectExit, fixture, makePodman, makeStore, requireUser, tspod, type RunResult} from './harness.js'
+import {readFileSync} from 'node:fs'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {expectExit, fixture, makePodman, makeStore, repoRoot, requireUser, runAsUser, tspod, tspodBin, type RunResult} from './harness.js'
 
 const user = requireUser()
 const store = makeStore(t)
@@ -347,6 +350,91 @@ t.test('Podman plays what tspod generates, and tspod plays what Podman generates
   t.match(ports.stdout, /-infra 0\.0\.0\.0:18610->80\/tcp$/m)
   expectExit(t, await tspod(t, store, ['kube', 'down', theirsFile]), 0)
   t.same(await names(t), [])
+})
+
+t.test('kube play --service-container under a Type=notify unit: the service container tells systemd, the pods ignore the socket', async t => {
+  // Pod-wide "container" mode would make busybox's sleep owe a READY=1 it never sends; the per-container annotation wins.
+  const yaml = put('svc.yaml', `apiVersion: v1
+kind: Pod
+metadata:
+  name: svc
+  annotations:
+    io.containers.sdnotify: container
+    io.containers.sdnotify/c: ignore
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: localhost/busybox
+    command: [sleep, "1000"]
+`)
+  const socket = join(store.dir, 'kube-notify.sock')
+  const out = join(store.dir, 'kube-notify.out')
+  // What the .kube Quadlet unit runs, with a real datagram socket in place of systemd's.
+  const script = `python3 ${join(repoRoot, 'test', 'fixtures', 'notify-listen.py')} ${socket} 30 > ${out} & L=$!
+while [ ! -S ${socket} ]; do sleep 0.05; done
+NOTIFY_SOCKET=${socket} "$@"; rc=$?
+wait $L; cat ${out}; exit $rc`
+  const play = await runAsUser(['sh', '-c', script, 'sh', tspodBin, '--root', store.root, '--runroot', store.runroot, 'kube', 'play', '--replace', '--service-container=true', yaml], {timeoutMs: 60_000})
+  expectExit(t, play, 0)
+  t.equal(play.stderr, '', 'no warning about --service-container')
+  const mainpid = /MAINPID=(\d+)/.exec(play.stdout)
+  t.match(play.stdout, /(^|\|)READY=1(\||$)/m, 'systemd is told the service is ready, once')
+  t.ok(mainpid, 'and which process to watch')
+  const listed = await names(t)
+  const service = listed.find(n => /^[0-9a-f]{12}-service running$/.test(n))
+  t.ok(service, 'a service container runs')
+  t.ok(listed.includes('svc-c running'), 'the pod\'s container runs: it did not wait for a READY=1 of its own')
+  if (mainpid && service) {
+    t.equal(readFileSync(`/proc/${mainpid[1]}/comm`, 'utf8').trim(), 'tspod-monitor', 'MAINPID is a monitor')
+    t.match(readFileSync(`/proc/${mainpid[1]}/cmdline`, 'utf8'), `--name\0${service.split(' ')[0]}\0`, 'the service container\'s')
+  }
+  // --replace takes the old service container along.
+  // What a .kube file's Annotation-like keys, LogDriver= and UserNS= turn into.
+  expectExit(t, await tspod(t, store, ['kube', 'play', '--replace', '--service-container', '--annotation', 'team=x', '--log-driver', 'k8s-file', '--userns', 'keep-id', yaml]), 0)
+  t.equal((await names(t)).filter(n => n.endsWith('-service running')).length, 1, 'one service container after a replay')
+  t.equal((await inspect(t, 'svc-c')).Config.Annotations.team, 'x', '--annotation reaches the containers')
+  t.equal((await exec(t, 'svc-c', 'stat -c %u /proc/1')).stdout, String(user.uid), '--userns keep-id reaches the pod: the container runs as the user')
+  expectExit(t, await tspod(t, store, ['kube', 'play', '--annotation', 'team', yaml]), 125, 'Error: --annotation team: expected key=value')
+  expectExit(t, await tspod(t, store, ['kube', 'down', yaml]), 0)
+  t.same(await names(t), [], 'kube down removes the service container with the pod')
+
+  const bad = put('badnotify.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: badnotify\n  annotations:\n    io.containers.sdnotify: sometimes\nspec:\n  containers:\n  - name: c\n    image: localhost/busybox\n')
+  expectExit(t, await tspod(t, store, ['kube', 'play', bad]), 125, 'Error: pod badnotify: annotation io.containers.sdnotify: sometimes is not container, conmon or ignore')
+  t.same(await names(t), [])
+})
+
+t.test('kube play URL: a Job served over HTTP, with --network none; kube down URL', async t => {
+  const job = `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: c
+        image: localhost/busybox
+        command: [sh, -c, 'ip -o link | cut -d: -f2 | tr -d " "']
+`
+  const server = createServer((req, res) => {
+    if (req.url === '/once.yaml') res.end(job)
+    else res.writeHead(404).end('not here')
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const play = await tspod(t, store, ['kube', 'play', '--network', 'none', `${base}/once.yaml`])
+  expectExit(t, play, 0)
+  const wait = await tspod(t, store, ['wait', 'once-pod-c'])
+  t.equal(wait.stdout, '0', 'the Job\'s container ran to its end')
+  t.equal((await tspod(t, store, ['logs', 'once-pod-c'])).stdout, 'lo', '--network none: only loopback')
+  expectExit(t, await tspod(t, store, ['kube', 'play', `${base}/missing.yaml`]), 125, `Error: fetching ${base}/missing.yaml: 404 Not Found`)
+  expectExit(t, await tspod(t, store, ['kube', 'down', `${base}/once.yaml`]), 0)
+  t.same(await names(t), [])
+  server.close()
+  expectExit(t, await tspod(t, store, ['kube', 'play', `${base}/once.yaml`]), 125, new RegExp(`^Error: fetching ${base}/once\\.yaml: .*ECONNREFUSED`, 'm'))
 })
 
 t.test('malformed YAML is reported at file:line:column, and nothing is created', async t => {

@@ -1,5 +1,6 @@
 import {spawn} from 'node:child_process'
 import {engineFor} from '../engine.js'
+import {InvalidArgumentError} from '../../errors/index.js'
 import {flagBool, flagList, flagString, type CommandContext} from '../context.js'
 import {parseKubeDocuments} from '../../kube/documents.js'
 import {planKube, teardownOf} from '../../kube/plan.js'
@@ -26,7 +27,6 @@ export default async function kubePlay(ctx: CommandContext): Promise<void> {
   }
   const plan = planKube(docs, {configMaps})
   for (const w of plan.warnings) warn(w)
-  if (flagBool(ctx, 'service-container')) warn('--service-container has no effect: tspod has no daemon, and each pod\'s infra container already holds it together')
   const globalArgs = ['--root', engine.store.graphRoot, '--runroot', engine.store.runRoot, '--storage-driver', engine.store.driver]
   const build = ctx.flags.build
   const report = await playKube(engine, plan, {
@@ -37,6 +37,14 @@ export default async function kubePlay(ctx: CommandContext): Promise<void> {
     build: build === true ? true : build === false ? false : undefined,
     contextDir: flagString(ctx, 'context-dir') ?? process.cwd(),
     createCommand: ['tspod', ...ctx.argv],
+    serviceContainer: flagBool(ctx, 'service-container'),
+    annotations: Object.fromEntries(flagList(ctx, 'annotation').map(kv => {
+      const i = kv.indexOf('=')
+      if (i <= 0) throw new InvalidArgumentError(`--annotation ${kv}: expected key=value`)
+      return [kv.slice(0, i), kv.slice(i + 1)]
+    })),
+    logDriver: flagString(ctx, 'log-driver'),
+    userns: flagString(ctx, 'userns'),
     runTspod: args => new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [process.argv[1]!, ...globalArgs, ...args], {stdio: ['ignore', 2, 2]})
       child.once('error', reject)
