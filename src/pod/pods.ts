@@ -14,6 +14,7 @@ import {currentState, isActive, readRecord, readState, writeState, type Containe
 import {removeContainer, signalContainer, startContainer, stopContainer} from '../container/lifecycle.js'
 import {pauseContainer, pauseUnsupportedReason, unpauseContainer} from '../container/pause.js'
 import type {NetworkFlag} from '../network/backend.js'
+import type {NetworkRequest} from '../network/user-networks.js'
 import type {PortMapping} from '../network/ports.js'
 import {appendEvent} from '../events/events.js'
 import {writeFileAtomic} from '../util/atomic.js'
@@ -53,6 +54,8 @@ export interface PodCreateOptions {
   infraName?: string
   publish: PortMapping[]
   networkFlag?: NetworkFlag
+  /** User-defined networks the infra container joins (pod create --network NAME), and with it the members sharing its network. */
+  networks?: NetworkRequest
   dns?: string[]
   addHosts?: string[]
   replace?: boolean
@@ -84,9 +87,9 @@ export async function createPod(engine: Engine, options: PodCreateOptions): Prom
   const share = options.infra ? parseShare(options.share) : []
   if (!options.infra) {
     if (options.publish.length > 0) throw new InvalidArgumentError('you must have an infra container to publish port bindings to the host', {hint: 'Drop --infra=false, or publish the ports on a container with tspod run -p'})
-    if (options.networkFlag && options.networkFlag.kind !== 'default') throw new InvalidArgumentError('cannot set a network for a pod without an infra container', {hint: 'Drop --infra=false, or give --network to each container'})
+    if ((options.networkFlag && options.networkFlag.kind !== 'default') || options.networks) throw new InvalidArgumentError('cannot set a network for a pod without an infra container', {hint: 'Drop --infra=false, or give --network to each container'})
     if (options.share !== undefined && parseShare(options.share).length > 0) throw new InvalidArgumentError('cannot share namespaces in a pod without an infra container', {hint: 'Drop --infra=false, or --share none'})
-  } else if (!share.includes('net') && (options.publish.length > 0 || (options.networkFlag && options.networkFlag.kind !== 'default'))) {
+  } else if (!share.includes('net') && (options.publish.length > 0 || options.networks || (options.networkFlag && options.networkFlag.kind !== 'default'))) {
     throw new InvalidArgumentError('the pod\'s network settings need the network namespace to be shared', {hint: 'Add net to --share, or give -p/--network to each container'})
   }
   if (options.hostname && !share.includes('uts') && options.infra) {
@@ -123,7 +126,11 @@ export async function createPod(engine: Engine, options: PodCreateOptions): Prom
         dns: options.dns ?? [],
         addHosts: options.addHosts ?? [],
         networkFlag: options.networkFlag,
+        // The pod's name resolves to it on its networks, as Podman names the infra container.
+        networks: options.networks && {...options.networks, aliases: [...(options.networks.aliases ?? []), pod.name]},
         publish: options.publish,
+        // Started under a Type=notify unit (run --pod new:NAME), the infra must not wait to send READY=1 itself: that is a member's or the monitor's job.
+        sdnotify: 'ignore',
         createCommand: options.createCommand,
         pod: {id: pod.id, infra: true},
         spec: {

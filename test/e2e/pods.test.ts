@@ -283,6 +283,46 @@ t.test('pod create options: --share +pid, --userns, --infra=false, --replace, ID
   expectExit(t, await run(['pod', 'rm', '-f', 'pids', 'keep', 'bare']), 0)
 })
 
+t.test('pod create --network NAME: the pod joins a user-defined network, under its own name', async t => {
+  expectExit(t, await run(['network', 'create', '--subnet', '10.89.31.0/24', 'podnet']), 0)
+  expectExit(t, await run(['pod', 'create', '--name', 'onnet', '--network', 'podnet']), 0)
+  expectExit(t, await run(['run', '-d', '--pod', 'onnet', '--name', 'onnet-srv', 'busybox', 'sh', '-c', 'while true; do nc -l -p 80 -e echo hi-from-pod; done']), 0)
+  const addr = await run(['run', '--rm', '--pod', 'onnet', 'busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0'])
+  t.match(addr.stdout, /inet 10\.89\.31\.\d+\/24/, 'members have the pod\'s address on the network')
+  const peer = await run(['run', '--rm', '--network', 'podnet', 'busybox', 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do echo | nc onnet 80 && exit 0; sleep 0.2; done; exit 1'])
+  expectExit(t, peer, 0)
+  t.equal(peer.stdout, 'hi-from-pod\n', 'another container on the network reaches the pod by its name')
+  expectExit(t, await run(['pod', 'create', '--name', 'nonet', '--infra=false', '--network', 'podnet']), 125, 'cannot set a network for a pod without an infra container')
+  expectExit(t, await run(['pod', 'create', '--network', 'nosuchnet']), 125, /nosuchnet/)
+  expectExit(t, await run(['pod', 'rm', '-f', '-t', '0', 'onnet']), 0)
+  expectExit(t, await run(['network', 'rm', 'podnet']), 0)
+})
+
+t.test('--exit-policy=stop: the pod stops when its last container exits', async t => {
+  expectExit(t, await run(['pod', 'create', '--name', 'ep', '--exit-policy', 'stop']), 0)
+  expectExit(t, await run(['run', '-d', '--pod', 'ep', '--name', 'ep-short', 'busybox', 'sleep', '1']), 0)
+  let status = ''
+  for (let i = 0; i < 50 && status !== 'Exited\n'; i++) {
+    await sleep(100)
+    status = (await run(['pod', 'ps', '--filter', 'name=^ep$', '--format', '{{.Status}}'])).stdout
+  }
+  t.equal(status, 'Exited\n', 'the infra stopped after ep-short exited')
+  expectExit(t, await run(['pod', 'create', '--exit-policy', 'sometimes']), 125, 'Error: invalid argument "sometimes" for "--exit-policy" flag: must be one of continue, stop')
+  expectExit(t, await run(['pod', 'rm', 'ep']), 0)
+})
+
+t.test('pod rm -a removes every pod', async t => {
+  expectExit(t, await run(['pod', 'create', '--name', 'all-1']), 0)
+  expectExit(t, await run(['pod', 'create', '--name', 'all-2']), 0)
+  expectExit(t, await run(['run', '-d', '--pod', 'all-2', 'busybox', 'sleep', '60']), 0)
+  expectExit(t, await run(['pod', 'rm', '-a']), 2, /has running containers/)
+  expectExit(t, await run(['pod', 'exists', 'all-1']), 1)
+  const rm = await run(['pod', 'rm', '-a', '-f', '-t', '0'])
+  expectExit(t, rm, 0)
+  t.equal((await run(['pod', 'ps', '-q'])).stdout, '')
+  t.equal((await run(['ps', '-aq'])).stdout, '')
+})
+
 t.test('rm -a takes pods along', async t => {
   expectExit(t, await run(['pod', 'create', '--name', 'gone']), 0)
   expectExit(t, await run(['create', '--pod', 'gone', '--name', 'gone-member', 'busybox', 'true']), 0)

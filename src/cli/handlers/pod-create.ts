@@ -24,8 +24,8 @@ export default async function podCreate(ctx: CommandContext): Promise<number> {
     throw new InvalidArgumentError(`cannot specify both --name ${flagName} and a pod name (${argName})`, {hint: 'Give the name once'})
   }
   const networkFlag = parseNetworkFlag(flagString(ctx, 'network'))
-  if (networkFlag.kind === 'container' || networkFlag.kind === 'ns' || networkFlag.kind === 'named') {
-    throw new InvalidArgumentError(`--network ${flagString(ctx, 'network')}: a pod's network is none, host, private, slirp4netns[:OPTIONS] or pasta[:OPTIONS]`)
+  if (networkFlag.kind === 'container' || networkFlag.kind === 'ns') {
+    throw new InvalidArgumentError(`--network ${flagString(ctx, 'network')}: a pod's network is none, host, private, slirp4netns[:OPTIONS], pasta[:OPTIONS] or a network's name`)
   }
   const engine = await engineFor(ctx)
   const {pod, warnings} = await createPod(engine, {
@@ -36,7 +36,7 @@ export default async function podCreate(ctx: CommandContext): Promise<number> {
     infra: ctx.flags.infra !== false,
     infraName: flagString(ctx, 'infra-name'),
     publish: flagList(ctx, 'publish').flatMap(parsePublish),
-    networkFlag,
+    ...(networkFlag.kind === 'named' ? {networks: {names: [networkFlag.name]}} : {networkFlag}),
     dns: flagList(ctx, 'dns'),
     addHosts: flagList(ctx, 'add-host'),
     replace: ctx.flags.replace === true,

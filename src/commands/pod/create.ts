@@ -14,7 +14,7 @@ export default class PodCreate extends TspodCommand {
     'infra-name': Flags.string({description: 'The name used as the infra container\'s name'}),
     label: Flags.string({char: 'l', multiple: true, description: 'Set metadata on the pod (key=value)'}),
     name: Flags.string({char: 'n', description: 'Assign a name to the pod'}),
-    network: Flags.string({description: 'Connect the pod to a network (none, host, private, slirp4netns[:OPTIONS], pasta[:OPTIONS])', aliases: ['net']}),
+    network: Flags.string({description: 'Connect the pod to a network (none, host, private, slirp4netns[:OPTIONS], pasta[:OPTIONS], or a network\'s name)', aliases: ['net']}),
     'pod-id-file': Flags.string({description: 'Write the pod ID to the file'}),
     publish: Flags.string({char: 'p', multiple: true, description: 'Publish a port or a range of ports of the pod to the host'}),
     replace: Flags.boolean({description: 'If a pod with the same name exists, replace it'}),
