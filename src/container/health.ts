@@ -135,6 +135,10 @@ async function execCapture(engine: Engine, record: ContainerRecord, command: str
     const timer = timeoutNs > 0 ? setTimeout(() => {
       output += `\nhealthcheck command timed out after ${timeoutNs / SECOND}s`
       child.kill('SIGKILL')
+      // The command inside the container may outlive the runtime's exec and keep the pipes open: the check has failed now, not when it ends.
+      child.stdout!.destroy()
+      child.stderr!.destroy()
+      resolve({code: 1, output: output.slice(0, MAX_OUTPUT)})
     }, timeoutNs / 1e6) : undefined
     child.once('error', err => resolve({code: 125, output: err.message}))
     child.once('close', (code, signal) => {

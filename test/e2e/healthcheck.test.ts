@@ -2,10 +2,12 @@
 // schedule (no systemd here), status in ps and inspect, start period,
 // retries, and --health-on-failure.
 import t, {type Test} from 'tap'
+import {chownSync, mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {expectExit, fixture, makeStore, requireUser, tspod} from './harness.js'
 
-requireUser()
+const user = requireUser()
 const store = makeStore(t)
 
 async function health(t: Test, name: string): Promise<{Status: string; FailingStreak: number; Log: Array<{ExitCode: number; Output: string}> | null}> {
@@ -65,4 +67,33 @@ t.test('--health-on-failure=kill and restart; --no-healthcheck', async t => {
   expectExit(t, await tspod(t, store, ['healthcheck', 'run', 'none']), 125, /has no defined healthcheck/)
   expectExit(t, await tspod(t, store, ['run', '--rm', '--health-interval', 'soon', '--health-cmd', 'true', 'busybox', 'true']), 125, /invalid argument "soon" for "--health-interval" flag/)
   expectExit(t, await tspod(t, store, ['run', '--rm', '--health-on-failure', 'explode', '--health-cmd', 'true', 'busybox', 'true']), 125, /invalid --health-on-failure explode/)
+})
+
+t.test('HEALTHCHECK from the image; --health-timeout; --health-start-period; --health-on-failure=stop', async t => {
+  const context = join(store.dir, 'hc')
+  mkdirSync(context, {recursive: true})
+  writeFileSync(join(context, 'Containerfile'), 'FROM busybox\nHEALTHCHECK --interval=1s --retries=1 --timeout=5s CMD test -e /tmp/ok\nCMD ["sleep", "1000"]\n')
+  if (user.switched) chownSync(context, user.uid, user.gid)
+  expectExit(t, await tspod(t, store, ['build', '--format', 'docker', '-q', '-t', 'localhost/hc', context]), 0)
+  expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'fromimage', 'localhost/hc']), 0)
+  const config = await tspod(t, store, ['inspect', '--format', '{{json .Config.Healthcheck}}', 'fromimage'])
+  t.match(JSON.parse(config.stdout), {Test: ['CMD-SHELL', 'test -e /tmp/ok'], Interval: 1_000_000_000, Retries: 1, Timeout: 5_000_000_000})
+  t.ok(await until(async () => (await health(t, 'fromimage')).Status === 'unhealthy'), 'the image\'s check runs on its schedule')
+  expectExit(t, await tspod(t, store, ['exec', 'fromimage', 'touch', '/tmp/ok']), 0)
+  t.ok(await until(async () => (await health(t, 'fromimage')).Status === 'healthy'), 'and turns healthy')
+  expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'overridden', '--health-cmd', 'true', '--health-interval', 'disable', 'localhost/hc']), 0)
+  t.match(JSON.parse((await tspod(t, store, ['inspect', '--format', '{{json .Config.Healthcheck}}', 'overridden'])).stdout), {Test: ['CMD-SHELL', 'true']}, '--health-cmd overrides the image')
+
+  expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'slow', '--health-cmd', 'sleep 10', '--health-timeout', '1s', '--health-interval', 'disable', '--health-retries', '1', 'busybox', 'sleep', '1000']), 0)
+  const started = Date.now()
+  expectExit(t, await tspod(t, store, ['healthcheck', 'run', 'slow']), 1)
+  t.ok(Date.now() - started < 5000, 'a check that outlives --health-timeout fails when the timeout ends')
+  t.match(await health(t, 'slow'), {Status: 'unhealthy', Log: [{ExitCode: 1, Output: /timed out after 1s/}]})
+
+  expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'warming', '--health-cmd', 'false', '--health-start-period', '1m', '--health-interval', 'disable', '--health-retries', '1', 'busybox', 'sleep', '1000']), 0)
+  expectExit(t, await tspod(t, store, ['healthcheck', 'run', 'warming']), 1)
+  t.match(await health(t, 'warming'), {Status: 'starting', FailingStreak: 0}, 'failures in the start period do not count')
+
+  expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'stopme', '--stop-timeout', '1', '--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1', '--health-on-failure', 'stop', 'busybox', 'sleep', '1000']), 0)
+  t.ok(await until(async () => (await tspod(t, store, ['inspect', '--format', '{{.State.Status}}', 'stopme'])).stdout === 'exited'), 'an unhealthy container is stopped')
 })
