@@ -50,6 +50,26 @@ t.test('commands append events; filters select them', async t => {
   expectExit(t, await tspod(t, store, ['events', '--stream=false', '--since', 'yesterday']), 125, /^Error: --since "yesterday": not a timestamp or a duration/m)
 })
 
+t.test('pods, secrets and networks append their events too', async t => {
+  const since = new Date().toISOString()
+  expectExit(t, await tspod(t, store, ['pod', 'create', '--name', 'evpod']), 0)
+  expectExit(t, await tspod(t, store, ['pod', 'start', 'evpod']), 0)
+  expectExit(t, await tspod(t, store, ['pod', 'stop', '-t', '0', 'evpod']), 0)
+  expectExit(t, await tspod(t, store, ['pod', 'rm', 'evpod']), 0)
+  expectExit(t, await tspod(t, store, ['secret', 'create', 'evsecret', '-'], {input: 'x'}), 0)
+  expectExit(t, await tspod(t, store, ['secret', 'rm', 'evsecret']), 0)
+  expectExit(t, await tspod(t, store, ['network', 'create', 'evnet']), 0)
+  expectExit(t, await tspod(t, store, ['network', 'create', '--ignore', 'evnet']), 0)
+  expectExit(t, await tspod(t, store, ['network', 'rm', 'evnet']), 0)
+  const seen = (await events(t, ['--since', since, '--filter', 'type=pod', '--filter', 'type=secret', '--filter', 'type=network'])).map(e => `${e.Type} ${e.Status} ${e.Name}`)
+  t.same(seen, [
+    'pod create evpod', 'pod start evpod', 'pod stop evpod', 'pod remove evpod',
+    'secret create evsecret', 'secret remove evsecret',
+    'network create evnet', 'network remove evnet',
+  ], 'one event each, in order; --ignore on an existing network creates nothing')
+  t.same((await events(t, ['--since', since, '--filter', 'pod=evpod'])).map(e => e.Status), ['create', 'start', 'stop', 'remove'])
+})
+
 t.test('a stream shows new events as they happen', async t => {
   const script = '"$@" events --filter type=volume --format "{{.Status}} {{.Name}}" > "$OUT" & P=$!; sleep 1; "$@" volume create live >/dev/null; sleep 1; kill $P; wait $P; cat "$OUT"'
   const r = await runAsUser(['sh', '-c', script, 'sh', ...cli], {env: {OUT: `${store.dir}/stream.out`}})

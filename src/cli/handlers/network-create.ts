@@ -1,6 +1,7 @@
 import {engineFor} from '../engine.js'
 import {flagBool, flagList, flagString, type CommandContext} from '../context.js'
-import {createNetwork} from '../../network/network-store.js'
+import {appendEvent} from '../../events/events.js'
+import {createNetwork, readNetwork} from '../../network/network-store.js'
 
 function pairs(list: string[]): Record<string, string> {
   return Object.fromEntries(list.map(kv => {
@@ -11,6 +12,7 @@ function pairs(list: string[]): Record<string, string> {
 
 export default async function networkCreate(ctx: CommandContext): Promise<void> {
   const engine = await engineFor(ctx)
+  const existed = ctx.args[0] !== undefined && readNetwork(engine.store, ctx.args[0]) !== undefined
   const network = await createNetwork(engine.store, {
     name: ctx.args[0],
     driver: flagString(ctx, 'driver'),
@@ -24,5 +26,6 @@ export default async function networkCreate(ctx: CommandContext): Promise<void> 
     options: pairs(flagList(ctx, 'opt')),
     ignoreExisting: flagBool(ctx, 'ignore'),
   })
+  if (!existed) appendEvent(engine.store.runRoot, {ID: network.id, Name: network.name, Status: 'create', Type: 'network'})
   ctx.stdout.write(network.name + '\n')
 }

@@ -1,6 +1,7 @@
 import {engineFor} from '../engine.js'
 import {flagBool, flagString, type CommandContext} from '../context.js'
 import {removeContainer} from '../../container/lifecycle.js'
+import {appendEvent} from '../../events/events.js'
 import {TspodError} from '../../errors/index.js'
 import {removeNetwork} from '../../network/user-networks.js'
 
@@ -15,6 +16,7 @@ export default async function networkRm(ctx: CommandContext): Promise<number> {
         force: flagBool(ctx, 'force'),
         removeContainer: id => removeContainer(engine, id, {force: true, timeoutSeconds: time === undefined ? undefined : Number(time)}),
       })
+      appendEvent(engine.store.runRoot, {Name: removed, Status: 'remove', Type: 'network'})
       ctx.stdout.write(removed + '\n')
     } catch (err) {
       const message = (err as Error).message
