@@ -100,7 +100,8 @@ function reference(ctx: TranslateContext, value: string, kind: QuadletKind, line
   const target = ctx.byName.get(value)
   if (!target) throw new UnitFileError(ctx.loaded.file.path, line, `${value} is not a quadlet file in the search path`, `Create ${value} next to this file, or name an existing ${kind} without the .${kind} suffix`)
   const svc = serviceName(kind, target.base, section(target.file, OWN_SECTION[kind]))
-  ctx.unit.push(['Requires', svc], ['After', svc])
+  // A pod's member goes down with its pod (the pod unit's start removes and recreates the pod, members included).
+  ctx.unit.push([kind === 'pod' ? 'BindsTo' : 'Requires', svc], ['After', svc])
   return resourceName(target)
 }
 
@@ -260,12 +261,17 @@ const POD_KEYS: Record<string, Translator | null> = {
   UserNS: ctx => single(ctx, 'UserNS', '--userns'),
 }
 
+/** A relative path in a quadlet file is relative to the file, as systemd runs the unit from /. */
+function besideFile(file: string, value: string): string {
+  return value.startsWith('/') ? value : `${file.slice(0, file.lastIndexOf('/') + 1)}${value}`
+}
+
 const KUBE_KEYS: Record<string, Translator | null> = {
   Yaml: null,
   ServiceName: null,
   PodmanArgs: null,
   AutoUpdate: ctx => each(ctx, 'AutoUpdate', '--annotation=io.containers.autoupdate'),
-  ConfigMap: ctx => each(ctx, 'ConfigMap', '--configmap'),
+  ConfigMap: ctx => each(ctx, 'ConfigMap', '--configmap', v => besideFile(ctx.loaded.file.path, v)),
   LogDriver: ctx => single(ctx, 'LogDriver', '--log-driver'),
   Network: ctx => each(ctx, 'Network', '--network', (v, line) => reference(ctx, v, 'network', line)),
   PublishPort: ctx => each(ctx, 'PublishPort', '--publish'),
@@ -398,6 +404,8 @@ function generateOne(loaded: Loaded, byName: Map<string, Loaded>, options: Quadl
     }
     case 'pod': {
       const pod = resourceName(loaded)
+      // Starting the pod's unit starts its members' units too (they are ordered after it).
+      for (const member of membersOf(loaded, byName)) ctx.unit.push(['Wants', member], ['Before', member])
       const podIdFile = '--pod-id-file=%t/%N.pod-id'
       serviceLines = [
         ['Environment', 'PODMAN_SYSTEMD_UNIT=%n'],
@@ -414,7 +422,7 @@ function generateOne(loaded: Loaded, byName: Map<string, Loaded>, options: Quadl
     case 'kube': {
       const yamlEntry = entryOf(own, 'Yaml')
       if (!yamlEntry) throw new UnitFileError(path, own!.line, 'no Yaml= key in [Kube]', 'Add Yaml=PATH of the Kubernetes YAML (relative to this file)')
-      const yaml = yamlEntry.value.startsWith('/') ? yamlEntry.value : `${path.slice(0, path.lastIndexOf('/') + 1)}${yamlEntry.value}`
+      const yaml = besideFile(path, yamlEntry.value)
       serviceLines = [
         ['Environment', 'PODMAN_SYSTEMD_UNIT=%n'],
         ['Type', 'notify'],
@@ -441,6 +449,17 @@ function generateOne(loaded: Loaded, byName: Map<string, Loaded>, options: Quadl
     wantedBy: values(install, 'WantedBy').flatMap(splitWords),
     requiredBy: values(install, 'RequiredBy').flatMap(splitWords),
   }
+}
+
+/** The services of the .container files whose Pod= names this .pod file. */
+function membersOf(pod: Loaded, byName: Map<string, Loaded>): string[] {
+  const out: string[] = []
+  for (const l of byName.values()) {
+    if (l.kind !== 'container') continue
+    const own = section(l.file, 'Container')
+    if (values(own, 'Pod').includes(`${pod.base}.pod`)) out.push(serviceName('container', l.base, own))
+  }
+  return out
 }
 
 export function quadletKind(path: string): QuadletKind | undefined {

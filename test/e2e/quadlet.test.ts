@@ -3,7 +3,7 @@
 // [Install] symlinks, bad files failing with file:line, and the generated
 // units' ExecStart/ExecStop lines run by hand (this host has no systemd user
 // instance) with a real notify socket standing in for systemd.
-import t from 'tap'
+import t, {type Test} from 'tap'
 import {chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {splitWords} from '../../src/systemd/unit-file.js'
@@ -127,4 +127,63 @@ wait $L; cat ${store.dir}/notify.out; exit $rc`
   const after = await tspod(t, store, ['ps', '-a', '-q'])
   t.equal(after.stdout, '', 'ExecStop removed the container')
   expectExit(t, await runAsUser(execLine(webUnit, 'ExecStopPost', 'web.service'), {env}), 0, undefined)
+})
+
+/** Run a unit's ExecStart as systemd would for Type=notify: with NOTIFY_SOCKET naming a real datagram socket; returns what arrived. */
+async function startNotify(t: Test, unit: string, unitName: string, name: string): Promise<string> {
+  const socket = join(store.dir, `${name}.sock`)
+  const script = `python3 ${join(repoRoot, 'test', 'fixtures', 'notify-listen.py')} ${socket} 30 > ${store.dir}/${name}.out & L=$!
+while [ ! -S ${socket} ]; do sleep 0.05; done
+NOTIFY_SOCKET=${socket} "$@"; rc=$?
+wait $L; cat ${store.dir}/${name}.out; exit $rc`
+  const started = await runAsUser(['sh', '-c', script, 'sh', ...execLine(unit, 'ExecStart', unitName)], {env, timeoutMs: 60_000})
+  expectExit(t, started, 0)
+  return started.stdout
+}
+
+t.test('.network, .pod with a member, and .kube units, run as systemd would run them', async t => {
+  write(quadletDir, 'back.network', '[Network]\nSubnet=10.89.41.0/24\n')
+  write(quadletDir, 'app.pod', '[Pod]\nNetwork=back.network\n[Install]\nWantedBy=default.target\n')
+  write(quadletDir, 'member.container', '[Container]\nImage=localhost/busybox\nPod=app.pod\nExec=sleep 1000\n')
+  write(quadletDir, 'k.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: kq\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n  - name: c\n    image: localhost/busybox\n    command: [sleep, "1000"]\n')
+  write(quadletDir, 'k.kube', '[Kube]\nYaml=k.yaml\n')
+  const dry = await tspod(t, null, ['quadlet', '--dryrun'], {env})
+  expectExit(t, dry, 0)
+  t.equal(dry.stderr, '', 'systemd-analyze verify accepts the units')
+  const out = join(store.dir, 'generated-2')
+  mkdirSync(out, {recursive: true})
+  own(out)
+  expectExit(t, await runAsUser([join(repoRoot, 'bin', 'tspod-user-generator'), out, `${out}-early`, `${out}-late`], {env}), 0)
+  const unit = (name: string) => readFileSync(join(out, name), 'utf8')
+  const podUnit = unit('app-pod.service')
+  t.match(podUnit, /^Wants=member.service$/m, 'starting the pod starts its member')
+  t.match(unit('member.service'), /^BindsTo=app-pod.service$/m, 'and the member goes down with the pod')
+  const printed = await tspod(t, null, ['quadlet', 'print', '--unit', 'member.service'], {env})
+  expectExit(t, printed, 0)
+  t.equal(`${printed.stdout}\n`, unit('member.service'), 'print --unit shows what the generator writes')
+
+  expectExit(t, await runAsUser(execLine(unit('back-network.service'), 'ExecStart', 'back-network.service'), {env}), 0)
+  expectExit(t, await runAsUser(execLine(podUnit, 'ExecStartPre', 'app-pod.service'), {env}), 0)
+  expectExit(t, await runAsUser(execLine(podUnit, 'ExecStart', 'app-pod.service'), {env}), 0)
+  const pidFile = join(user.runtimeDir, 'app-pod.pid')
+  t.equal(readFileSync(`/proc/${readFileSync(pidFile, 'utf8').trim()}/comm`, 'utf8').trim(), 'tspod-monitor', 'PIDFile= names the infra container\'s monitor')
+  t.match(await startNotify(t, unit('member.service'), 'member.service', 'member'), /MAINPID=\d+\|READY=1/)
+  const ps = await tspod(t, store, ['ps', '--pod', '--filter', 'name=systemd-member', '--format', '{{.Names}} {{.PodName}}'])
+  t.equal(ps.stdout, 'systemd-member systemd-app', 'the member runs in the pod the pod unit made')
+  const addr = await tspod(t, store, ['exec', 'systemd-member', 'ip', '-4', '-o', 'addr', 'show', 'eth0'])
+  t.match(addr.stdout, /inet 10\.89\.41\.\d+\/24/, 'on the .network\'s network')
+  expectExit(t, await runAsUser(execLine(unit('member.service'), 'ExecStop', 'member.service'), {env}), 0)
+  expectExit(t, await runAsUser(execLine(podUnit, 'ExecStop', 'app-pod.service'), {env}), 0)
+  expectExit(t, await runAsUser(execLine(podUnit, 'ExecStopPost', 'app-pod.service'), {env}), 0)
+  t.equal((await tspod(t, store, ['pod', 'ps', '-q'])).stdout, '', 'the pod unit\'s stop removes the pod')
+
+  const kube = unit('k.service')
+  const notified = await startNotify(t, kube, 'k.service', 'kube')
+  t.match(notified, /MAINPID=\d+\|READY=1/, 'the .kube unit tells systemd it is ready, through its service container')
+  const names = await tspod(t, store, ['ps', '--format', '{{.Names}}'])
+  t.match(names.stdout, /^kq-c$/m)
+  t.match(names.stdout, /^[0-9a-f]{12}-service$/m)
+  expectExit(t, await runAsUser(execLine(kube, 'ExecStopPost', 'k.service'), {env}), 0)
+  t.equal((await tspod(t, store, ['ps', '-aq'])).stdout, '', 'kube down removes it all')
+  expectExit(t, await tspod(t, store, ['network', 'rm', 'systemd-back']), 0)
 })

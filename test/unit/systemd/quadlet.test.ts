@@ -67,3 +67,36 @@ t.test('every problem is an error with file:line, and good files still generate'
   ])
   t.equal(errors[0].hint, 'Did you mean PublishPort=?')
 })
+
+t.test('a .pod and its members: the pod unit wants them, they bind to it', async t => {
+  const {units, errors} = gen([
+    src('app.pod', '[Pod]\nPublishPort=8080:80\nNetwork=back.network\n'),
+    src('back.network', '[Network]\n'),
+    src('web.container', '[Container]\nImage=x\nPod=app.pod\n'),
+    src('loose.container', '[Container]\nImage=x\n'),
+  ])
+  t.same(errors, [])
+  const pod = units.find(u => u.name === 'app-pod.service')!.text
+  const web = units.find(u => u.name === 'web.service')!.text
+  t.match(pod, /^Wants=web.service\nBefore=web.service$/m)
+  t.notMatch(pod, /loose/, 'only the containers that name the pod')
+  t.match(line(pod, 'ExecStartPre'), / --publish=8080:80 --network=systemd-back --name=systemd-app$/)
+  t.match(web, /^BindsTo=app-pod.service\nAfter=app-pod.service$/m)
+  t.match(line(web, 'ExecStart'), / --pod=systemd-app x$/)
+})
+
+t.test('a .kube file: kube play with a service container that notifies systemd, kube down after', async t => {
+  const {units, errors} = gen([src('k.kube', '[Kube]\nYaml=k.yaml\nPublishPort=8080:80\nConfigMap=/etc/cm.yaml\nConfigMap=cm2.yaml\n')])
+  t.same(errors, [])
+  const text = units[0].text
+  t.equal(units[0].name, 'k.service')
+  t.equal(line(text, 'Type'), 'Type=notify')
+  t.equal(line(text, 'ExecStart'), `ExecStart=${tspod} kube play --replace --service-container=true --publish=8080:80 --configmap=/etc/cm.yaml --configmap=/q/cm2.yaml /q/k.yaml`)
+  t.equal(line(text, 'ExecStopPost'), `ExecStopPost=${tspod} kube down /q/k.yaml`)
+})
+
+t.test('Notify=true: the container itself says READY=1; AutoUpdate and health keys become flags', async t => {
+  const {units, errors} = gen([src('n.container', '[Container]\nImage=x\nNotify=true\nAutoUpdate=registry\nHealthCmd=curl -f localhost\nHealthInterval=30s\nHealthOnFailure=kill\n')])
+  t.same(errors, [])
+  t.equal(line(units[0].text, 'ExecStart'), `ExecStart=${tspod} run --name=systemd-%N --cidfile=%t/%N.cid --replace --rm -d --sdnotify=container --label=io.containers.autoupdate=registry "--health-cmd=curl -f localhost" --health-interval=30s --health-on-failure=kill x`)
+})
