@@ -97,7 +97,7 @@ _tspod_complete() {
     "kill") flags="--all --cidfile --latest --log-level --root --runroot --runtime --signal --storage-driver -a -l -s" ;;
     "kube down") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "kube generate") flags="--filename --log-level --replicas --root --runroot --runtime --service --storage-driver --type -f -r -s -t" ;;
-    "kube play") flags="--build --configmap --context-dir --down --log-level --network --no-build --no-start --publish --quiet --replace --root --runroot --runtime --service-container --start --storage-driver -q" ;;
+    "kube play") flags="--annotation --build --configmap --context-dir --down --log-driver --log-level --network --no-build --no-start --publish --quiet --replace --root --runroot --runtime --service-container --start --storage-driver --userns -q" ;;
     "load") flags="--input --log-level --quiet --root --runroot --runtime --storage-driver -i -q" ;;
     "login") flags="--authfile --cert-dir --get-login --log-level --password --password-stdin --root --runroot --runtime --storage-driver --tls-verify --username -p -u" ;;
     "logout") flags="--all --authfile --log-level --root --runroot --runtime --storage-driver -a" ;;
@@ -122,7 +122,7 @@ _tspod_complete() {
     "network remove") flags="--force --log-level --root --runroot --runtime --storage-driver --time -f -t" ;;
     "network rm") flags="--force --log-level --root --runroot --runtime --storage-driver --time -f -t" ;;
     "pause") flags="--all --cidfile --latest --log-level --root --runroot --runtime --storage-driver -a -l" ;;
-    "play kube") flags="--build --configmap --context-dir --down --log-level --network --no-build --no-start --publish --quiet --replace --root --runroot --runtime --service-container --start --storage-driver -q" ;;
+    "play kube") flags="--annotation --build --configmap --context-dir --down --log-driver --log-level --network --no-build --no-start --publish --quiet --replace --root --runroot --runtime --service-container --start --storage-driver --userns -q" ;;
     "pod create") flags="--add-host --dns --exit-policy --hostname --infra --infra-conmon-pidfile --infra-name --label --log-level --name --network --no-infra --pod-id-file --publish --replace --root --runroot --runtime --share --storage-driver --userns -l -n -p" ;;
     "pod exists") flags="--log-level --root --runroot --runtime --storage-driver" ;;
     "pod inspect") flags="--format --latest --log-level --root --runroot --runtime --storage-driver -f -l" ;;
