@@ -13,7 +13,7 @@
  * still name the same processes (pid and start time) decide between running
  * and exited, so a killed monitor or CLI never leaves `ps` lying.
  */
-import {existsSync, readFileSync, readdirSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync} from 'node:fs'
 import {mkdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 import {InvalidArgumentError, NameInUseError, NoSuchContainerError, StorageError, isErrno} from '../errors/index.js'
@@ -152,8 +152,26 @@ export function containerPaths(store: Store, id: string): ContainerPaths {
   }
 }
 
+/**
+ * The OCI runtime's --root: RUNROOT/rt, a symlink to RUNROOT/runtime, made
+ * here when missing (the run root is a tmpfs, emptied at boot). The short
+ * name matters: with --sdnotify=container crun binds a socket at
+ * ROOT/ID/notify/notify, and a socket path has 107 bytes, so the run root
+ * may be 25 characters long (/run/user/UID/tspod for any UID) where
+ * RUNROOT/runtime allowed 20 (UIDs of up to 4 digits). The directory keeps
+ * its old name so that containers started before the change are found
+ * under either.
+ */
 export function runtimeStateDir(store: Store): string {
-  return join(store.runRoot, 'runtime')
+  const link = join(store.runRoot, 'rt')
+  if (existsSync(link)) return link
+  mkdirSync(join(store.runRoot, 'runtime'), {recursive: true, mode: 0o700})
+  try {
+    symlinkSync('runtime', link)
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw new StorageError(`creating ${link}: ${(err as Error).message}`)
+  }
+  return link
 }
 
 function indexPath(store: Store): string {

@@ -45,7 +45,6 @@ function monitorPath(): string {
   return process.env.TSPOD_HELPER_DIR ? join(process.env.TSPOD_HELPER_DIR, 'tspod-monitor') : join(packageRoot(), 'build', 'tspod-monitor')
 }
 
-/** The command the monitor runs when the container exits and tspod must act (restart, detached --rm). */
 /**
  * systemd's NOTIFY_SOCKET (a unit with Type=notify running `tspod run -d`):
  * the monitor reports MAINPID, and READY=1 too unless the container is to
@@ -83,6 +82,7 @@ async function healthOptions(engine: Engine, record: ContainerRecord): Promise<{
   return {healthIntervalMs: Math.round(interval / 1e6), healthCommand: command}
 }
 
+/** The command the monitor runs when the container exits and tspod must act (restart, detached --rm). */
 function cleanupCommand(engine: Engine, id: string): string[] {
   return [process.execPath, join(packageRoot(), 'dist', 'main.js'), '--root', engine.store.graphRoot, '--runroot', engine.store.runRoot, '--storage-driver', engine.store.driver, 'container', 'cleanup', id]
 }

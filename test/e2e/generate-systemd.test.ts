@@ -142,11 +142,13 @@ wait $L; cat ${out}; exit $rc`
 
 /**
  * The test store with a short run root: crun binds its notify proxy socket at
- * RUNROOT/runtime/ID/notify/notify, which must fit in a socket address (107
+ * RUNROOT/rt/ID/notify/notify, which must fit in a socket address (107
  * bytes); the test store's run root is too long for that (see docs/systemd.md).
+ * This one has 23 characters, as many as /run/user/UID/tspod for a 6-digit
+ * UID: too long for the RUNROOT/runtime that tspod once gave crun.
  */
 function shortRunroot(t: Test): Store {
-  const runroot = mkdtempSync('/tmp/tspod-sd-')
+  const runroot = mkdtempSync('/tmp/tspod-sdnot-')
   if (user.switched) chownSync(runroot, user.uid, user.gid)
   const short = {...store, runroot}
   t.teardown(async () => {
