@@ -16,7 +16,7 @@ import {namespacePrefix, runInNamespace} from '../rootless/ns-exec.js'
 import {attach, removeAndSignal, sendSignal, startMonitor, type AttachOptions, type MonitorHandle} from '../runtime/monitor-client.js'
 import {debug} from '../util/log.js'
 import {overlayMountOptions} from './mount.js'
-import {monitorNetworkArgs, recordNetwork} from '../network/backend.js'
+import {monitorForwardArgs, monitorNetworkArgs, recordNetwork} from '../network/backend.js'
 import {setupContainerNetworks, teardownContainerNetworks, usesUserNetworks} from '../network/user-networks.js'
 import {isLiveProcess, processStartTime} from '../util/lock.js'
 import {appendContainerEvent} from '../events/events.js'
@@ -137,7 +137,7 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
   const prefix = namespacePrefix(store.runRoot)
   // User-defined networks reach out through the shared rootless namespace, not a slirp4netns of their own.
   const userNetworks = usesUserNetworks(store, record.id)
-  const networkArgs = userNetworks ? [] : monitorNetworkArgs(recordNetwork(record), engine.config.containers.networkCmdPath)
+  const networkArgs = userNetworks ? monitorForwardArgs(recordNetwork(record).ports) : monitorNetworkArgs(recordNetwork(record), engine.config.containers.networkCmdPath)
   if (userNetworks) await setupContainerNetworks(engine, record)
   debug(`starting the monitor for ${record.id.slice(0, 12)}`)
   const notify = notifyOptions(record)

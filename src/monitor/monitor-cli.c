@@ -159,6 +159,10 @@ void options_parse(int argc, char **argv, struct options *o)
         die_usage("%s: only one of --slirp4netns and --pasta", arg);
       o->net_backend = arg[2] == 's' ? NET_SLIRP4NETNS : NET_PASTA;
       o->net_cmd = value_of(argc, argv, &i);
+    } else if (strcmp(arg, "--forward-ports") == 0) {
+      if (o->net_backend != NET_NONE)
+        die_usage("%s: not with --slirp4netns or --pasta", arg);
+      o->net_backend = NET_FORWARD;
     } else if (strcmp(arg, "--network-arg") == 0) {
       o->net_args[o->n_net_args++] = value_of(argc, argv, &i);
     } else if (strcmp(arg, "--publish") == 0) {
@@ -190,7 +194,9 @@ void options_parse(int argc, char **argv, struct options *o)
   if (o->sync_fd >= 0 && o->sync_fd == o->start_fd)
     die_usage("--sync-fd and --start-fd: must differ");
   if ((o->n_net_args > 0 || o->n_publish > 0) && o->net_backend == NET_NONE)
-    die_usage("--network-arg and --publish: need --slirp4netns or --pasta");
+    die_usage("--network-arg and --publish: need --slirp4netns, --pasta or --forward-ports");
+  if (o->n_net_args > 0 && o->net_backend == NET_FORWARD)
+    die_usage("--network-arg: needs --slirp4netns or --pasta");
   if (o->log_driver == LOG_PASSTHROUGH && o->terminal)
     die_usage("--log-driver passthrough: cannot be combined with --terminal");
 }

@@ -25,6 +25,13 @@
  *   pidfd_getfd(2) and sets it. When that fails, slirp4netns keeps the
  *   loopback clients too. pasta splices loopback tcp itself and keeps it.
  *
+ * A container on user-defined networks has no backend of its own (its way
+ * out is the shared rootless namespace): with --forward-ports the forwarder
+ * serves each of its published ports on every address asked for. Clients
+ * then appear as 127.0.0.1 in the container, whatever their address, as
+ * they appear as the rootless namespace's gateway with Podman's
+ * rootlessport.
+ *
  * It ends with its monitor (PR_SET_PDEATHSIG), and the monitor kills it with
  * the backend, so neither it nor its sockets outlive the container.
  */
@@ -521,10 +528,11 @@ int forward_start(const struct options *o, pid_t container_pid, pid_t backend_pi
   for (size_t i = 0; i < o->n_publish && n_listeners < MAX_LISTENERS; i++) {
     const struct publish *p = &o->publish[i];
     const char *proto = p->udp ? "udp" : "tcp";
-    if (forward_owns(p)) {
-      int fd = open_listener(p->host_ip, p->host_port, p->udp, false);
+    if (o->net_backend == NET_FORWARD || forward_owns(p)) {
+      const char *ip = p->host_ip[0] != '\0' ? p->host_ip : "0.0.0.0";
+      int fd = open_listener(ip, p->host_port, p->udp, false);
       if (fd < 0) {
-        report_errno("network", "cannot publish %s:%d/%s", p->host_ip, p->host_port, proto);
+        report_errno("network", "cannot publish %s:%d/%s", ip, p->host_port, proto);
         close_listeners();
         return -1;
       }

@@ -35,6 +35,9 @@ pid_t net_start(const struct options *o, pid_t container_pid)
   for (size_t i = 0; i < o->n_publish; i++)
     if (net_check_port(&o->publish[i]) < 0)
       return -1;
+  /* No backend to wait for: the forwarder serves every port from now on (0 is "no backend process"). */
+  if (o->net_backend == NET_FORWARD)
+    return forward_start(o, container_pid, 0) < 0 ? -1 : 0;
   return o->net_backend == NET_PASTA ? pasta_start(o, container_pid) : slirp_start(o, container_pid);
 }
 

@@ -26,7 +26,8 @@ enum { FRAME_STDIN = 0, FRAME_STDIN_EOF = 1, FRAME_RESIZE = 2, FRAME_SIGNAL = 3,
 enum log_driver { LOG_K8S_FILE, LOG_NONE, LOG_PASSTHROUGH };
 
 /* The program that gives the container's own network namespace its egress (and its published ports). */
-enum net_backend { NET_NONE, NET_SLIRP4NETNS, NET_PASTA };
+/* NET_FORWARD: no backend of the container's own (user-defined networks); its published ports are tspod-portfwd's alone. */
+enum net_backend { NET_NONE, NET_SLIRP4NETNS, NET_PASTA, NET_FORWARD };
 
 /* One published port: host_ip "" means every IPv4 address (slirp4netns) or every address (pasta). */
 struct publish {

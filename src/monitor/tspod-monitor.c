@@ -63,6 +63,8 @@ static _Noreturn void abandon(void)
     runtime_delete(&opts);
   if (slirp_pid > 0)
     net_stop(&opts, slirp_pid);
+  else
+    forward_stop();
   if (mounted && umount2(opts.mount_target, MNT_DETACH) < 0)
     report_errno("run", "umount %s", opts.mount_target);
   stdio_remove_console(&opts, &ctr);

@@ -341,6 +341,15 @@ export function monitorNetworkArgs({settings, ports}: NetworkPlan, cmdPath?: str
   return [...args, ...monitorPublishArgs(ports)]
 }
 
+/**
+ * The monitor's network arguments for a container on user-defined networks:
+ * netavark has made its network, so only its published ports need serving,
+ * by tspod-portfwd on every address asked for.
+ */
+export function monitorForwardArgs(ports: PortMapping[]): string[] {
+  return ports.length === 0 ? [] : ['--forward-ports', ...monitorPublishArgs(ports)]
+}
+
 /** Whether a published port shows the container the client's own address, and why (for `tspod info`). */
 export function sourceAddressNote(backend: NetworkBackendName): string {
   return backend === 'slirp4netns'
@@ -382,6 +391,12 @@ export async function planContainerNetwork(input: NetworkPlanInput): Promise<Net
   const exposed = input.publishAll ? exposedPortMappings(input.imageExposed, input.expose) : []
   const wanted = mergeMappings(input.publish, exposed)
   checkMappings(wanted, {rootless: input.rootless})
+  if (input.userNetworks) {
+    const v6 = wanted.find(p => ipFamily(p.hostIp) === 6)
+    if (v6) {
+      throw new InvalidArgumentError(`cannot publish [${v6.hostIp}]:${v6.hostPort} for a container on a user-defined network: tspod-portfwd forwards IPv4 addresses only`, {hint: 'Publish on an IPv4 address (or every address: -p HOSTPORT:PORT)'})
+    }
+  }
   const settings: NetworkSettings = input.userNetworks
     ? {mode: 'private'}
     : decideNetwork({request: input.flag ?? {kind: 'default'}, ports: wanted, configured: input.configured, cmdPath: input.cmdPath, lookupContainer: input.lookupContainer})

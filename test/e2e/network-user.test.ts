@@ -9,6 +9,7 @@ import {networkInterfaces} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {expectExit, fixture, makeStore, tspod, type Store} from './harness.js'
+import {freePort, hostAddress, httpGet, listeningSockets, processes} from './net-harness.js'
 
 type Test = Parameters<typeof makeStore>[0]
 
@@ -284,4 +285,28 @@ t.test('a killed rootless network namespace holder is rebuilt on the next use', 
   t.ok(alive(rebuilt))
   const old = await tspod(t, store, ['exec', 'old', 'nc', '-w', '5', host.address, String(host.port)], {input: ''})
   t.equal(old.stdout, 'pong', 'the container that ran before the rebuild reaches out again')
+})
+
+t.test('-p on a user-defined network: served by tspod-portfwd on the addresses asked for, gone with the container', async t => {
+  const store = await withNetworks(t)
+  expectExit(t, await tspod(t, store, ['network', 'create', 'pubnet']), 0)
+  const [port, podPort] = [await freePort(), await freePort()]
+  expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'pubweb', '--network', 'pubnet', '-p', `${port}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']), 0)
+  t.match(await httpGet(`http://127.0.0.1:${port}/passwd`), /^root:/m, 'a loopback client reaches the container')
+  t.match(await httpGet(`http://${hostAddress()}:${port}/passwd`), /^root:/m, 'so does a client of the host\'s own address')
+  t.match(listeningSockets(port), /tspod-portfwd/, 'the forwarder holds the port')
+  const ports = await tspod(t, store, ['port', 'pubweb'])
+  t.match(ports.stdout, new RegExp(`80/tcp -> 0\\.0\\.0\\.0:${port}`))
+  expectExit(t, await tspod(t, store, ['run', '--rm', '--network', 'pubnet', '-p', `[::1]:${await freePort()}:80`, 'busybox', 'true']), 125, /^Error: cannot publish \[::1\]:\d+ for a container on a user-defined network: tspod-portfwd forwards IPv4 addresses only/m)
+  expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'second', '--network', 'pubnet', '-p', `${port}:80`, 'busybox', 'sleep', '100']), 125, new RegExp(`^Error: network: cannot publish 0\\.0\\.0\\.0:${port}/tcp: bind: address already in use`, 'm'))
+
+  expectExit(t, await tspod(t, store, ['pod', 'create', '--name', 'netpod', '--network', 'pubnet', '-p', `${podPort}:80`]), 0)
+  expectExit(t, await tspod(t, store, ['run', '-d', '--pod', 'netpod', '--name', 'podweb', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']), 0)
+  t.match(await httpGet(`http://127.0.0.1:${podPort}/passwd`), /^root:/m, 'a pod on a user-defined network publishes its ports too')
+
+  expectExit(t, await tspod(t, store, ['rm', '-f', '-t', '0', 'pubweb']), 0)
+  expectExit(t, await tspod(t, store, ['pod', 'rm', '-f', 'netpod']), 0)
+  for (let i = 0; i < 30 && (listeningSockets(port) || listeningSockets(podPort)); i++) await sleep(100)
+  t.equal(listeningSockets(port) + listeningSockets(podPort), '', 'no socket of theirs is left')
+  t.same(processes().filter(p => p.comm === 'tspod-portfwd' && p.state !== 'Z'), [], 'nor a forwarder')
 })
