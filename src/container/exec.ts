@@ -105,6 +105,22 @@ export interface ExecArgsInput {
   logFile?: string
 }
 
+/**
+ * The user the container's own process runs as (its OCI spec's), which is
+ * what an exec without -u and a healthcheck get, as in Podman: the runtime
+ * alone would run them as root, wrong for --user and --userns=keep-id
+ * containers.
+ */
+export function containerProcessUser(store: Store, record: ContainerRecord): string | undefined {
+  try {
+    const spec = JSON.parse(readFileSync(join(containerPaths(store, record.id).bundle, 'config.json'), 'utf8')) as {process?: {user?: {uid?: number; gid?: number}}}
+    const u = spec.process?.user
+    return u && typeof u.uid === 'number' ? `${u.uid}:${u.gid ?? 0}` : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** `RUNTIME --root DIR exec …` for one exec. */
 export function runtimeExecArgs(input: ExecArgsInput): string[] {
   const args = [input.runtimePath, '--root', input.stateDir]
@@ -219,6 +235,8 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
     const resolved = resolveUser(options.user, path => readContainerFile(store, record, path))
     user = `${resolved.uid}:${resolved.gid}`
     if (!overrides.some(e => e.startsWith('HOME='))) overrides.unshift(`HOME=${resolved.home}`)
+  } else {
+    user = containerProcessUser(store, record)
   }
   const capabilities = options.privileged ? CAPABILITIES.slice(0, lastCapability() + 1) : []
   // Env-type secrets come last, over -e too: Podman 4 gives them that precedence in exec, as in run.

@@ -19,7 +19,7 @@ import {namespacePrefix} from '../rootless/ns-exec.js'
 import {writeJsonAtomic} from '../util/atomic.js'
 import {withLock} from '../util/lock.js'
 import {currentState, runtimeStateDir, type ContainerRecord} from './container-store.js'
-import {mergeEnvironment, runtimeExecArgs} from './exec.js'
+import {containerProcessUser, mergeEnvironment, runtimeExecArgs} from './exec.js'
 import {healthFile, readHealth, type HealthLogEntry, type HealthState} from './health-state.js'
 
 export type {HealthState} from './health-state.js'
@@ -121,6 +121,7 @@ async function execCapture(engine: Engine, record: ContainerRecord, command: str
     cwd: record.workdir ?? '/',
     tty: false,
     detach: false,
+    user: containerProcessUser(engine.store, record),
     capabilities: [],
   })
   const full = [...namespacePrefix(engine.store.runRoot), ...args]

@@ -61,6 +61,13 @@ t.test('exec', async t => {
   expectExit(t, opts, 0)
   t.equal(opts.stdout, 'bar /tmp nobody /nonexistent', '-e, -w and -u (a name from the image\'s /etc/passwd)')
   expectExit(t, await tspod(t, store, ['exec', '-u', 'nosuchuser', 'box', 'true']), 125, /unable to find user nosuchuser: no matching entries in passwd file/)
+  // Without -u an exec runs as the container's own user, as in Podman (the runtime alone would make it root).
+  expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'as-nobody', '--user', '65534:65534', 'busybox', 'sleep', '1000']), 0)
+  t.equal((await tspod(t, store, ['exec', 'as-nobody', 'id', '-u'])).stdout, '65534', 'exec takes the container\'s --user')
+  t.equal((await tspod(t, store, ['exec', '-u', '0', 'as-nobody', 'id', '-u'])).stdout, '0', '-u still chooses')
+  expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'keep-id', '--userns', 'keep-id', 'busybox', 'sleep', '1000']), 0)
+  t.equal((await tspod(t, store, ['exec', 'keep-id', 'id', '-u'])).stdout, String(user.uid), 'and a keep-id container\'s user')
+  expectExit(t, await tspod(t, store, ['rm', '-f', '-t', '0', 'as-nobody', 'keep-id']), 0)
   expectExit(t, await tspod(t, store, ['exec', '-d', 'box', 'sleep', '999']), 0)
   t.match((await tspod(t, store, ['top', 'box', 'args'])).stdout, /sleep 999/, '-d leaves the process running')
   expectExit(t, await tspod(t, store, ['exec', 'box']), 125, /^Error: must provide a non-empty command to start an exec session: invalid argument$/m)

@@ -47,6 +47,11 @@ t.test('healthcheck run by hand: healthy exits 0, unhealthy 1, with a log', asyn
   t.match(ps.stdout, /^Up .* \(healthy\)$/)
   const config = await tspod(t, store, ['inspect', '--format', '{{json .Config.Healthcheck}}', 'manual'])
   t.match(JSON.parse(config.stdout), {Test: ['CMD-SHELL', 'cat /tmp/ok'], Retries: 1})
+
+  // The check runs as the container's user, as in Podman.
+  expectExit(t, await tspod(t, store, ['run', '-d', '--name', 'as-nobody', '--user', '65534', '--health-cmd', 'id -u', '--health-interval', 'disable', 'busybox', 'sleep', '1000']), 0)
+  expectExit(t, await tspod(t, store, ['healthcheck', 'run', 'as-nobody']), 0)
+  t.equal((await health(t, 'as-nobody')).Log?.[0].Output, '65534')
 })
 
 t.test('the monitor runs the check on schedule; retries count failures in a row', async t => {
