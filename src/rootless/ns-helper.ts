@@ -173,7 +173,13 @@ function checkHelper(path: string): void {
 function findTool(name: string, dirs: string[]): {path: string; st: Stats} | undefined {
   for (const dir of dirs) {
     const path = join(dir, name)
-    const st = statSync(path, {throwIfNoEntry: false})
+    let st: Stats | undefined
+    try {
+      st = statSync(path, {throwIfNoEntry: false})
+    } catch {
+      // A PATH entry this user cannot search (EACCES) or that is no directory (ENOTDIR): the shell skips it too.
+      continue
+    }
     if (st?.isFile() && (st.mode & 0o111) !== 0) return {path, st}
   }
   return undefined

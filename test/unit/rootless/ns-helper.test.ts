@@ -139,6 +139,12 @@ t.test('checkRootlessPrerequisites returns the mappings when all is in place', a
   t.same(checkRootlessPrerequisites(host), {uidmap: '0:1500:1,1:100000:65536', gidmap: '0:1600:1,1:100000:65536'})
 })
 
+t.test('checkRootlessPrerequisites skips PATH entries it cannot search, as a shell does', async t => {
+  const host = toolsPassing(fakeHost({toolMode: isRoot ? 0o4755 : undefined}))
+  const notADirectory = host.subuidFile
+  t.same(checkRootlessPrerequisites({...host, toolDirs: [notADirectory, ...host.toolDirs]}), {uidmap: '0:1500:1,1:100000:65536', gidmap: '0:1600:1,1:100000:65536'})
+})
+
 t.test('checkRootlessPrerequisites: no subuid range', async t => {
   const host = fakeHost({subuid: 'bob:100000:65536\n', toolMode: 0o755})
   const err = setupError(() => checkRootlessPrerequisites(host))
