@@ -94,6 +94,18 @@ export function sdnotifyOf(c: PlannedContainer, podName: string): 'container' | 
   return value
 }
 
+/**
+ * auto-update reads a container's io.containers.autoupdate label; YAML (and
+ * Quadlet's AutoUpdate=, which becomes --annotation) says it with the
+ * annotation io.containers.autoupdate, or io.containers.autoupdate/NAME for
+ * one container, which Podman's kube play turns into that label too.
+ */
+export function withAutoUpdateLabel<S extends {annotations?: Record<string, string>; labels?: Record<string, string>}>(spec: S, container: string): S {
+  const annotations = spec.annotations ?? {}
+  const policy = annotations[`io.containers.autoupdate/${container}`] ?? annotations['io.containers.autoupdate']
+  return policy === undefined ? spec : {...spec, labels: {...spec.labels, 'io.containers.autoupdate': policy}}
+}
+
 /** Named after the pods the file makes, so `kube down` and `--replace` find it from the same file. */
 export function serviceContainerName(podNames: string[]): string {
   return `${createHash('sha256').update([...podNames].sort().join('\n')).digest('hex').slice(0, 12)}-service`
@@ -271,7 +283,7 @@ async function playPod(engine: Engine, planned: PlannedPod, options: KubePlayOpt
       secrets: secretUses(engine, c.secretEnv),
       sdnotify: sdnotifyOf(c, planned.name),
       podRef: pod.id,
-      spec: options.annotations ? {...c.spec, annotations: {...c.spec.annotations, ...options.annotations}} : c.spec,
+      spec: withAutoUpdateLabel(options.annotations ? {...c.spec, annotations: {...c.spec.annotations, ...options.annotations}} : c.spec, c.name.slice(planned.name.length + 1)),
       createCommand: options.createCommand,
     })
     report.warnings.forEach(options.warn)
