@@ -117,9 +117,11 @@ interface StartedAgent {
 }
 
 /**
- * An ssh-agent in the foreground (-D, so it stays our child and dies with
- * stop), on a socket in a private directory, holding the keys. ssh-add runs
- * in a session of its own with no askpass, so a key with a passphrase fails
+ * An ssh-agent in the foreground (-D), on a socket in a private directory,
+ * holding the keys. A shell around it kills it when its stdin, a pipe from
+ * this process, ends: at stop, and also when the build is killed with
+ * SIGKILL, so no agent holding the keys outlives the build. ssh-add runs in
+ * a session of its own with no askpass, so a key with a passphrase fails
  * instead of prompting in the middle of the build.
  */
 async function startAgent(keys: string[], id: string): Promise<StartedAgent> {
@@ -129,20 +131,22 @@ async function startAgent(keys: string[], id: string): Promise<StartedAgent> {
   const stop = async () => {
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise(done => child!.once('exit', done))
-      child.kill('SIGTERM')
+      child.stdin!.end()
       await exited
     }
     await rm(dir, {recursive: true, force: true})
   }
   try {
-    child = spawn('ssh-agent', ['-D', '-a', socket], {stdio: ['ignore', 'pipe', 'pipe']})
+    // A background list reads /dev/null unless told otherwise: the pipe goes to it as fd 3.
+    const script = 'exec 3<&0; ssh-agent -D -a "$1" </dev/null & agent=$!; (read -r _ <&3; kill $agent 2>/dev/null) & wait $agent'
+    child = spawn('sh', ['-c', script, 'sh', socket], {stdio: ['pipe', 'pipe', 'pipe']})
     await new Promise<void>((done, fail) => {
       let stderr = ''
       child!.stderr!.setEncoding('utf8').on('data', chunk => (stderr += chunk))
       // It prints its environment lines once the socket is listening.
       child!.stdout!.once('data', () => done())
       child!.once('error', err => fail(agentError(id, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'ssh-agent is not installed' : err.message)))
-      child!.once('exit', () => fail(agentError(id, `ssh-agent exited: ${stderr.trim() || 'no message'}`)))
+      child!.once('exit', code => fail(agentError(id, code === 127 ? 'ssh-agent is not installed' : `ssh-agent exited: ${stderr.trim() || 'no message'}`)))
     })
     child.stdout!.resume()
     await new Promise<void>((done, fail) => {

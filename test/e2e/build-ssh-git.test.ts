@@ -129,6 +129,27 @@ t.test('RUN --mount=type=ssh with --ssh', async t => {
   t.same(readdirSync(tmp), [], 'the relays and the key agent are removed when the build ends')
   const left = await execa('pgrep', ['-f', `ssh-agent -D -a ${tmp}`], {reject: false})
   t.equal(left.stdout, '', 'the agent started for the key file is stopped')
+
+  // A build killed with SIGKILL takes the agent holding the key with it.
+  const slowDir = userDir('ctx-ssh-slow', {Dockerfile: 'FROM debian\nRUN --mount=type=ssh,id=deploy sleep 60\n'})
+  const slowTmp = userDir('tmpd-slow')
+  const slow = tspod(t, store, ['build', '--no-cache', '--ssh', `deploy=${join(keys, 'file')}`, slowDir], {timeoutMs: 120_000, env: {TMPDIR: slowTmp}})
+  let agentPid = ''
+  for (let i = 0; i < 200 && agentPid === ''; i++) {
+    await sleep(100)
+    agentPid = (await execa('pgrep', ['-f', `ssh-agent -D -a ${slowTmp}`], {reject: false})).stdout.trim()
+  }
+  t.not(agentPid, '', 'the build started an agent for the key')
+  const cli = (await execa('pgrep', ['-f', `dist/main.js .*build --no-cache --ssh deploy=.* ${slowDir}`], {reject: false})).stdout.trim().split('\n').filter(Boolean)
+  t.ok(cli.length > 0, 'the build\'s node process is found')
+  for (const pid of cli) process.kill(Number(pid), 'SIGKILL')
+  await slow
+  let gone = false
+  for (let i = 0; i < 50 && !gone; i++) {
+    gone = (await execa('pgrep', ['-f', `ssh-agent -D -a ${slowTmp}`], {reject: false})).stdout.trim() === ''
+    if (!gone) await sleep(100)
+  }
+  t.ok(gone, 'the agent ended with the killed build')
 })
 
 t.test('ssh: required without --ssh, optional without --ssh, no agent at all', async t => {
