@@ -287,11 +287,11 @@ static void wait_for_start(void)
  * the container's READY=1 and must run): open RUNTIME-ROOT/ID/exec.fifo for
  * writing, where the container's init waits to read, remove it (crun reads
  * "running" from its absence) and write one byte, which lets the init exec
- * the container's process. crun
- * has done exactly this since its first releases; doing it here spares a
- * process that costs about 5 ms, mostly in loading crun's twelve shared
- * libraries. Anything unexpected (no fifo, no reader: the init died) is
- * left to `crun start`, which reports it in its own words.
+ * the container's process. crun has done exactly this since its first
+ * releases; doing it here spares a process that costs about 5 ms, mostly in
+ * loading crun's twelve shared libraries. Anything unexpected (no fifo, no
+ * reader: the init died) is left to `crun start`, which reports it in its
+ * own words.
  */
 static bool start_through_fifo(void)
 {
