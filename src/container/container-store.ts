@@ -18,7 +18,7 @@ import {mkdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 import {InvalidArgumentError, NameInUseError, NoSuchContainerError, StorageError, isErrno} from '../errors/index.js'
 import type {Store} from '../storage/store.js'
-import {replaceFile, writeFileAtomic, writeFilesAtomic, writeJsonAtomic} from '../util/atomic.js'
+import {replaceFile, writeFileAtomic, writeFileAtomicSync, writeFilesAtomicSync, writeJsonAtomic} from '../util/atomic.js'
 import {isLiveProcess} from '../util/lock.js'
 import {generateId, generateName, isValidName} from './names.js'
 
@@ -183,8 +183,9 @@ export function readContainerIndex(store: Store): ContainerIndexEntry[] {
   return store.readContainerRefs()
 }
 
+/** Synchronous, as the container's own files (writeFilesAtomicSync says why): every create and removal waits for it. */
 async function writeIndex(store: Store, entries: ContainerIndexEntry[]): Promise<void> {
-  await writeJsonAtomic(indexPath(store), {version: 1, containers: entries})
+  writeFileAtomicSync(indexPath(store), JSON.stringify({version: 1, containers: entries}, null, 1) + '\n')
 }
 
 export function readRecord(store: Store, id: string): ContainerRecord {
@@ -355,7 +356,7 @@ export async function writeNewContainer(store: Store, record: ContainerRecord, e
   const paths = containerPaths(store, record.id)
   await mkdir(paths.userdata, {recursive: true, mode: 0o700})
   const initial: ContainerState = {status: 'created', restartCount: 0}
-  await writeFilesAtomic([
+  writeFilesAtomicSync([
     ...extra,
     {path: paths.record, data: JSON.stringify(record, null, 1) + '\n'},
     {path: paths.state, data: JSON.stringify(initial, null, 1) + '\n'},

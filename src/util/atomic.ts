@@ -90,32 +90,35 @@ export async function replaceFile(path: string, data: string | Uint8Array, mode 
 }
 
 /**
- * Several files written as writeFileAtomic would, with their fsyncs issued
- * together rather than one after another: each file is written and synced
- * under a temporary name, then all are renamed, then each directory synced
- * once. A crash leaves each file old or new, never torn.
+ * Several files written as writeFileAtomic would, each written and synced
+ * under a temporary name, then all renamed, then each directory synced once.
+ * A crash leaves each file old or new, never torn. It blocks: the files are
+ * small and a container's creation waits for them anyway, and one syscall
+ * after another took 3 ms here where the same work through the thread pool,
+ * fsyncs in parallel, took 5.5-7 ms (`run --log-level debug` timestamps).
  */
-export async function writeFilesAtomic(files: Array<{path: string; data: string | Uint8Array; mode?: number}>): Promise<void> {
+export function writeFilesAtomicSync(files: Array<{path: string; data: string | Uint8Array; mode?: number}>): void {
   const temps = files.map(f => tempPathFor(f.path))
   try {
-    // allSettled: no write may still be creating its temporary file when a failure cleans up.
-    const written = await Promise.allSettled(files.map(async (f, i) => {
-      const fh = await open(temps[i]!, 'w', f.mode ?? 0o644)
+    for (const [i, f] of files.entries()) {
+      const fd = openSync(temps[i]!, 'w', f.mode ?? 0o644)
       try {
-        await fh.writeFile(f.data)
-        await fh.sync()
+        const buf = typeof f.data === 'string' ? Buffer.from(f.data) : f.data
+        let off = 0
+        while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
+        fsyncSync(fd)
       } finally {
-        await fh.close()
+        closeSync(fd)
       }
-    }))
-    const failed = written.find(r => r.status === 'rejected')
-    if (failed) throw failed.reason
-    await Promise.all(files.map((f, i) => rename(temps[i]!, f.path)))
+    }
+    for (const [i, f] of files.entries()) renameSync(temps[i]!, f.path)
   } catch (err) {
-    await Promise.all(temps.map(t => unlink(t).catch(() => {})))
+    for (const t of temps) {
+      try { unlinkSync(t) } catch {}
+    }
     throw err
   }
-  await Promise.all([...new Set(files.map(f => dirname(f.path)))].map(syncDir))
+  for (const dir of new Set(files.map(f => dirname(f.path)))) syncDirSync(dir)
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {

@@ -2,7 +2,7 @@ import t from 'tap'
 import {mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {replaceFile, writeFileAtomic, writeFilesAtomic, isStaleTemp} from '../../../src/util/atomic.js'
+import {replaceFile, writeFileAtomic, writeFilesAtomicSync, isStaleTemp} from '../../../src/util/atomic.js'
 
 t.test('writeFileAtomic replaces content and leaves no temp file', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'tspod-atomic-'))
@@ -19,19 +19,19 @@ t.test('isStaleTemp recognises a dead writer', async t => {
   t.equal(isStaleTemp('plain'), false)
 })
 
-t.test('writeFilesAtomic writes every file, in several directories, with its mode', async t => {
+t.test('writeFilesAtomicSync writes every file, in several directories, with its mode', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'tspod-atomic-'))
   mkdirSync(join(dir, 'sub'))
-  await writeFilesAtomic([
+  writeFilesAtomicSync([
     {path: join(dir, 'a'), data: 'old'},
     {path: join(dir, 'sub', 'b'), data: 'b', mode: 0o600},
   ])
-  await writeFilesAtomic([{path: join(dir, 'a'), data: 'new'}])
+  writeFilesAtomicSync([{path: join(dir, 'a'), data: 'new'}])
   t.equal(readFileSync(join(dir, 'a'), 'utf8'), 'new')
   t.equal(readFileSync(join(dir, 'sub', 'b'), 'utf8'), 'b')
   t.equal(statSync(join(dir, 'sub', 'b')).mode & 0o777, 0o600)
   t.same(readdirSync(dir).sort(), ['a', 'sub'], 'no temporary file left')
-  await t.rejects(writeFilesAtomic([{path: join(dir, 'c'), data: 'c'}, {path: join(dir, 'missing', 'd'), data: 'd'}]))
+  t.throws(() => writeFilesAtomicSync([{path: join(dir, 'c'), data: 'c'}, {path: join(dir, 'missing', 'd'), data: 'd'}]))
   t.same(readdirSync(dir).sort(), ['a', 'sub'], 'a failure leaves no temporary file either')
 })
 
