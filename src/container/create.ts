@@ -4,8 +4,8 @@
  * bundle) and commit it to the index. Nothing here needs the user namespace:
  * the rootfs is mounted later by the monitor, inside it.
  */
-import {existsSync} from 'node:fs'
-import {mkdir, writeFile} from 'node:fs/promises'
+import {existsSync, mkdirSync} from 'node:fs'
+import {writeFile} from 'node:fs/promises'
 import {userInfo} from 'node:os'
 import {dirname, join} from 'node:path'
 import {helperPath, readSubIds} from '../rootless/ns-helper.js'
@@ -244,11 +244,12 @@ export async function createContainer(engine: Engine, given: CreateOptions): Pro
     async (id, name) => {
       const paths = containerPaths(store, id)
       const rootfsKind = store.driver === 'vfs' ? 'copy' : 'overlay'
-      await mkdir(paths.userdata, {recursive: true, mode: 0o700})
+      // Plain syscalls: a handful of small directories cost less than the thread pool's round trips.
+      mkdirSync(paths.userdata, {recursive: true, mode: 0o700})
       if (rootfsKind === 'overlay') {
-        await Promise.all([paths.diff, paths.work, paths.merged].map(d => mkdir(d, {mode: 0o755})))
+        for (const d of [paths.diff, paths.work, paths.merged]) mkdirSync(d, {mode: 0o755})
       } else {
-        await mkdir(paths.rootfs, {mode: 0o755})
+        mkdirSync(paths.rootfs, {mode: 0o755})
       }
       const hostname = options.spec.hostname ?? id.slice(0, 12)
       const etc = await writeEtcFiles(paths.userdata, {

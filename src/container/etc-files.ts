@@ -4,8 +4,7 @@
  * follow the container's network: its own address and host.containers.internal
  * in /etc/hosts, and name servers it can actually reach in /etc/resolv.conf.
  */
-import {readFileSync} from 'node:fs'
-import {writeFile} from 'node:fs/promises'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {InvalidArgumentError} from '../errors/index.js'
 import type {NetworkSettings} from '../network/backend.js'
@@ -113,12 +112,10 @@ export async function writeEtcFiles(dir: string, options: EtcOptions): Promise<E
     hostname: join(dir, 'hostname'),
     containerEnv: join(dir, '.containerenv'),
   }
-  const writes = [
-    writeFile(files.hostname, options.hostname + '\n'),
-    writeFile(files.containerEnv, `engine="tspod"\nname="${options.name}"\nrootless=${process.getuid?.() === 0 ? 0 : 1}\n`),
-  ]
-  if (files.hosts) writes.push(writeFile(files.hosts, hostsFor(options)))
-  if (files.resolvConf) writes.push(writeFile(files.resolvConf, resolvConfFor({...options, dns: noResolv ? [] : options.dns})))
-  await Promise.all(writes)
+  // Four small files: plain syscalls cost less than the thread pool's round trips.
+  writeFileSync(files.hostname, options.hostname + '\n')
+  writeFileSync(files.containerEnv, `engine="tspod"\nname="${options.name}"\nrootless=${process.getuid?.() === 0 ? 0 : 1}\n`)
+  if (files.hosts) writeFileSync(files.hosts, hostsFor(options))
+  if (files.resolvConf) writeFileSync(files.resolvConf, resolvConfFor({...options, dns: noResolv ? [] : options.dns}))
   return files
 }

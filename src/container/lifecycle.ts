@@ -5,8 +5,7 @@
  * container uids) is done by the container's monitor, which this module
  * starts and talks to over its attach socket (docs/monitor-protocol.md).
  */
-import {existsSync, readFileSync, rmSync} from 'node:fs'
-import {mkdir, rm} from 'node:fs/promises'
+import {existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {RuntimeError, TspodError} from '../errors/index.js'
@@ -125,10 +124,10 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
   }
   const podMember = record.pod && !record.infra ? await (await import('../pod/pod-join.js')).prepareMemberStart(engine, record) : undefined
   const paths = containerPaths(store, record.id)
-  await rm(paths.exitFile, {force: true})
+  rmSync(paths.exitFile, {force: true})
   // Each start begins a healthcheck history of its own, in the `starting` state.
-  await rm(join(paths.userdata, 'health.json'), {force: true})
-  await mkdir(paths.socketDir, {recursive: true, mode: 0o700})
+  rmSync(join(paths.userdata, 'health.json'), {force: true})
+  mkdirSync(paths.socketDir, {recursive: true, mode: 0o700})
   if (record.rootfsKind === 'copy') await prepareCopiedRootfs(engine, record)
   const cgroups = detectCgroups()
   const runtimeArgs: string[] = []

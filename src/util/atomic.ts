@@ -4,8 +4,8 @@
  * whose name carries the writer's pid (see isStaleTemp) for the next writer to
  * sweep away.
  */
-import {closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
-import {open, rename, unlink, writeFile} from 'node:fs/promises'
+import {closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
+import {open, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 let counter = 0
@@ -80,11 +80,12 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
  */
 export async function replaceFile(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const tmp = tempPathFor(path)
+  // Plain syscalls: a small file costs less than the thread pool's round trips, and a container's start waits for it.
   try {
-    await writeFile(tmp, data, {mode})
-    await rename(tmp, path)
+    writeFileSync(tmp, data, {mode})
+    renameSync(tmp, path)
   } catch (err) {
-    await unlink(tmp).catch(() => {})
+    try { unlinkSync(tmp) } catch {}
     throw err
   }
 }
