@@ -23,7 +23,7 @@ import {posix} from 'node:path'
 import type {Readable} from 'node:stream'
 import {BuildError} from '../errors/index.js'
 import {extractInto, resolveInRoot, rewriteTar, sourceTar, type TarEntryHeader} from '../container/copy.js'
-import {DigestingStream, sha256} from '../storage/hashing.js'
+import {sha256} from '../storage/hashing.js'
 import {applyChmod, type ChmodSpec} from './chmod.js'
 import type {LayerTimes} from './layer.js'
 
@@ -277,15 +277,7 @@ export async function digestAndKeep(stream: Readable, limit: number): Promise<{d
 
 /** sha256 of a stream's bytes. */
 export async function digestStream(stream: Readable): Promise<string> {
-  const digesting = new DigestingStream()
-  await new Promise<void>((resolve, reject) => {
-    stream.on('error', reject)
-    digesting.on('error', reject)
-    digesting.on('finish', resolve)
-    stream.pipe(digesting)
-    digesting.resume()
-  })
-  return digesting.digest()
+  return (await digestAndKeep(stream, 0)).digest
 }
 
 /** Whether a file is a tar archive ADD unpacks: plain, or compressed with gzip, bzip2, xz or zstd. */

@@ -77,6 +77,11 @@ export interface KubeDownReport {
   secrets: string[]
 }
 
+/** Podman's per-container annotations: KEY/CONTAINER for one container, over KEY for all of the pod's. */
+function containerAnnotation(annotations: Record<string, string> | undefined, key: string, container: string): string | undefined {
+  return annotations?.[`${key}/${container}`] ?? annotations?.[key]
+}
+
 /**
  * A container of a played pod never gets systemd's NOTIFY_SOCKET unless the
  * YAML asks for it (annotation io.containers.sdnotify, or
@@ -86,8 +91,7 @@ export interface KubeDownReport {
  * the play.
  */
 export function sdnotifyOf(c: PlannedContainer, podName: string): 'container' | 'conmon' | 'ignore' {
-  const annotations = c.spec.annotations ?? {}
-  const value = annotations[`io.containers.sdnotify/${c.name.slice(podName.length + 1)}`] ?? annotations['io.containers.sdnotify'] ?? 'ignore'
+  const value = containerAnnotation(c.spec.annotations, 'io.containers.sdnotify', c.name.slice(podName.length + 1)) ?? 'ignore'
   if (value !== 'container' && value !== 'conmon' && value !== 'ignore') {
     throw new InvalidArgumentError(`pod ${podName}: annotation io.containers.sdnotify: ${value} is not container, conmon or ignore`)
   }
@@ -101,8 +105,7 @@ export function sdnotifyOf(c: PlannedContainer, podName: string): 'container' | 
  * one container, which Podman's kube play turns into that label too.
  */
 export function withAutoUpdateLabel<S extends {annotations?: Record<string, string>; labels?: Record<string, string>}>(spec: S, container: string): S {
-  const annotations = spec.annotations ?? {}
-  const policy = annotations[`io.containers.autoupdate/${container}`] ?? annotations['io.containers.autoupdate']
+  const policy = containerAnnotation(spec.annotations, 'io.containers.autoupdate', container)
   return policy === undefined ? spec : {...spec, labels: {...spec.labels, 'io.containers.autoupdate': policy}}
 }
 

@@ -219,8 +219,13 @@ class TreePacker {
     return this.add({name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: this.clampedMtime(stats)}, Buffer.alloc(0))
   }
 
+  /** The header as mapHeader has it, or null for an entry it drops. */
+  private mapped(original: HeaderArgument): HeaderArgument | null {
+    return this.mapHeader ? (this.mapHeader(original) as HeaderArgument | null) : original
+  }
+
   private add(original: HeaderArgument, body?: Buffer): Promise<void> {
-    const header = this.mapHeader ? (this.mapHeader(original) as HeaderArgument | null) : original
+    const header = this.mapped(original)
     if (header === null) return Promise.resolve()
     return this.write(header, body)
   }
@@ -235,7 +240,7 @@ class TreePacker {
 
   private async addFile(original: HeaderArgument, abs: string): Promise<void> {
     const size = original.size ?? 0
-    const header = this.mapHeader ? (this.mapHeader(original) as HeaderArgument | null) : original
+    const header = this.mapped(original)
     // Dropped: not even read.
     if (header === null) return
     if (size <= SMALL_FILE) {

@@ -56,21 +56,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 }
 
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o644): void {
-  const tmp = tempPathFor(path)
-  const fd = openSync(tmp, 'w', mode)
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data
-    let off = 0
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
-    fsyncSync(fd)
-  } catch (err) {
-    closeSync(fd)
-    try { unlinkSync(tmp) } catch {}
-    throw err
-  }
-  closeSync(fd)
-  renameSync(tmp, path)
-  syncDirSync(dirname(path))
+  writeFilesAtomicSync([{path, data, mode}])
 }
 
 /**

@@ -7,7 +7,7 @@
  * never needs a manual repair. Readers never take it.
  */
 import {linkSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
-import {link, readFile, stat, unlink, writeFile} from 'node:fs/promises'
+import {readFile, stat, unlink, writeFile} from 'node:fs/promises'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {TspodError} from '../errors/index.js'
 import {tempPathFor} from './atomic.js'
@@ -68,23 +68,8 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs
   let warned = false
   let delay = 2
-  // A free lock (the usual case) is taken with three quick syscalls in this
-  // tick: as async calls they would queue behind whatever else the thread
-  // pool and the event loop are doing (a pull's downloads wait on this).
-  if (linkTokenSync(path, token)) return {release: () => releaseLock(path, token)}
   for (;;) {
-    // Write the token to a private file, then link it into place: the lock file
-    // never exists without its owner's identity in it.
-    const tmp = tempPathFor(path)
-    await writeFile(tmp, token)
-    try {
-      await link(tmp, path)
-      await unlink(tmp)
-      return {release: () => releaseLock(path, token)}
-    } catch (err) {
-      await unlink(tmp).catch(() => {})
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-    }
+    if (linkTokenSync(path, token)) return {release: () => releaseLock(path, token)}
     let content = ''
     try {
       content = await readFile(path, 'utf8')
@@ -108,7 +93,14 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   }
 }
 
-/** One synchronous attempt at the lock: true when taken, false when someone holds it. */
+/**
+ * One attempt at the lock: the token goes to a private file, which is then
+ * linked into place, so the lock file never exists without its owner's
+ * identity in it. True when taken, false when someone holds it. Three quick
+ * syscalls in this tick: as async calls they would queue behind whatever else
+ * the thread pool and the event loop are doing (a pull's downloads wait on
+ * this).
+ */
 function linkTokenSync(path: string, token: string): boolean {
   const tmp = tempPathFor(path)
   writeFileSync(tmp, token)
