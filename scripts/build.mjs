@@ -32,11 +32,6 @@ export async function buildDist() {
   // as 28 split chunks took 26 ms and as one file takes 9 ms (measured).
   // Shared code is repeated across files; module state that the dispatcher
   // and a handler must share lives on globalThis (see src/util/log.ts).
-  const entryPoints = [
-    join(root, 'src/main.ts'),
-    ...walk(join(root, 'src/commands')),
-    ...walk(join(root, 'src/cli/handlers')),
-  ]
   // SOURCE_DATE_EPOCH keeps the build reproducible; otherwise the last commit's time.
   let built = process.env.SOURCE_DATE_EPOCH
   if (!built) {
@@ -44,13 +39,11 @@ export async function buildDist() {
       built = execFileSync('git', ['log', '-1', '--format=%ct'], {cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trim()
     } catch {}
   }
-  await build({
-    entryPoints,
+  const common = {
     outdir: fresh,
     outbase: join(root, 'src'),
     bundle: true,
     splitting: false,
-    format: 'esm',
     platform: 'node',
     target: 'node20',
     // Dependencies load from node_modules, except tar-stream: as CommonJS
@@ -58,8 +51,6 @@ export async function buildDist() {
     // every pull, build and import loads it. bare-fs is its optional
     // filesystem for the Bare runtime, never used under Node.
     external: [...Object.keys(pkg.dependencies).filter(name => name !== 'tar-stream'), 'bare-*'],
-    // Bundled CommonJS code calls require() for Node's own modules.
-    banner: {js: "import {createRequire as __tspodRequire} from 'node:module'; const require = __tspodRequire(import.meta.url);"},
     sourcemap: false,
     minifySyntax: true,
     logLevel: 'warning',
@@ -67,6 +58,28 @@ export async function buildDist() {
       TSPOD_VERSION: JSON.stringify(pkg.version),
       TSPOD_BUILT: JSON.stringify(built || '0'),
     },
+  }
+  // The dispatcher, and oclif's command classes (loaded for help only), are ES modules.
+  await build({
+    ...common,
+    entryPoints: [join(root, 'src/main.ts'), ...walk(join(root, 'src/commands'))],
+    format: 'esm',
+    // Bundled CommonJS code calls require() for Node's own modules.
+    banner: {js: "import {createRequire as __tspodRequire} from 'node:module'; const require = __tspodRequire(import.meta.url);"},
+  })
+  // Handlers are CommonJS (.cjs), which the dispatcher compiles with V8's
+  // code cache (src/cli/code-cache.ts): Node 20 caches no ES module's code.
+  // Code compiled so allows no import() under Node 20: esbuild makes those of
+  // Node's own modules require() calls, and ES-only packages come through the
+  // dispatcher (src/util/import-esm.ts).
+  await build({
+    ...common,
+    entryPoints: walk(join(root, 'src/cli/handlers')),
+    format: 'cjs',
+    supported: {'dynamic-import': false},
+    outExtension: {'.js': '.cjs'},
+    banner: {js: "const __tspodModuleUrl = require('node:url').pathToFileURL(__filename).href;"},
+    define: {...common.define, 'import.meta.url': '__tspodModuleUrl'},
   })
   writeCommandTable(fresh)
   const old = `${dist}.old-${process.pid}`

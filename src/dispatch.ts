@@ -7,11 +7,13 @@
  */
 import {existsSync, readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
-import {fileURLToPath, pathToFileURL} from 'node:url'
+import {fileURLToPath} from 'node:url'
 import {parseArgv} from './cli/argv.js'
+import {loadBundle, type LoadedBundle} from './cli/code-cache.js'
 import type {CommandSpec, CommandTable} from './cli/command-spec.js'
 import type {CommandContext, GlobalOptions, Handler} from './cli/context.js'
 import {EXIT_ENGINE, TspodError} from './errors/index.js'
+import {provideEsmImport} from './util/import-esm.js'
 import {debug, isDebug, setLogLevel} from './util/log.js'
 
 declare const TSPOD_VERSION: string
@@ -154,6 +156,7 @@ export async function dispatch(argv: string[]): Promise<number> {
 
   const {spec} = resolved
   const commandLine = `tspod ${resolved.words.join(' ')}`
+  let bundle: LoadedBundle | undefined
   try {
     const parsed = parseArgv(spec, [...leading, ...resolved.rest], commandLine)
     const logLevel = String(parsed.flags['log-level'] ?? 'warn')
@@ -187,21 +190,18 @@ export async function dispatch(argv: string[]): Promise<number> {
       stdout: process.stdout,
       stderr: process.stderr,
     }
-    const handler = await loadHandler(spec.id)
-    debug(`handler ${spec.id} loaded`)
-    const code = await handler(ctx)
+    // Each handler is its own esbuild entry point in dist/cli/handlers/: a
+    // computed path keeps esbuild from pulling them all into this file.
+    provideEsmImport(specifier => import(specifier))
+    bundle = loadBundle(join(distDir, 'cli', 'handlers', spec.id.replaceAll(':', '-') + '.cjs'))
+    debug(`handler ${spec.id} loaded (code cache: ${bundle.cache})`)
+    const code = await (bundle.exports.default as Handler)(ctx)
     return code ?? 0
   } catch (err) {
     return handleError(err)
+  } finally {
+    bundle?.saveCache()
   }
-}
-
-async function loadHandler(id: string): Promise<Handler> {
-  // Each handler is its own esbuild entry point in dist/cli/handlers/: a
-  // computed path keeps esbuild from pulling them all into this file.
-  const file = join(distDir, 'cli', 'handlers', id.replaceAll(':', '-') + '.js')
-  const mod = (await import(pathToFileURL(file).href)) as {default: Handler}
-  return mod.default
 }
 
 export function ignoreEpipe(stream: NodeJS.WriteStream): void {

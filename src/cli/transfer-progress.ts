@@ -8,6 +8,7 @@ import {flagString} from './context.js'
 import {InvalidArgumentError} from '../errors/index.js'
 import type {RegistryAccessOptions} from '../registry/session.js'
 import type {TransferEvent, TransferListener} from '../registry/progress.js'
+import {importEsm} from '../util/import-esm.js'
 
 export interface ProgressRenderer {
   listener?: TransferListener
@@ -56,7 +57,7 @@ export async function createProgressRenderer(ctx: CommandContext, quiet: boolean
     }
   }
   // One spinner whose text holds a line per blob: ora draws a single spinner at a time.
-  const {default: ora} = await import('ora')
+  const {default: ora} = await importEsm<typeof import('ora')>('ora')
   const spinner = ora({stream: out, discardStdin: false, text: ''})
   const blobs = new Map<string, {label: string; started: number; status: string}>()
   const finished: string[] = []

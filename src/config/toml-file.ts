@@ -10,6 +10,7 @@ import {mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSyn
 import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {ConfigError, isErrno} from '../errors/index.js'
+import {userCacheDir} from '../util/cache-dir.js'
 
 export type TomlValue = string | number | bigint | boolean | Date | TomlValue[] | TomlTable
 export interface TomlTable {
@@ -122,11 +123,11 @@ export function readTomlFile(path: string, required?: {via: string}): TomlTable 
  * Tables holding dates or big integers, which JSON cannot carry, are not cached.
  */
 function cacheFile(path: string): string | undefined {
-  const base = process.env.XDG_CACHE_HOME || (process.env.HOME ? join(process.env.HOME, '.cache') : undefined)
+  const base = userCacheDir()
   if (!base) return undefined
   let h = 0x811c9dc5
   for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193) >>> 0
-  return join(base, 'tspod', 'toml', `${h.toString(16)}.json`)
+  return join(base, 'toml', `${h.toString(16)}.json`)
 }
 
 function stamp(path: string, st: Stats): string {

@@ -11,6 +11,7 @@ import {applyChanges} from './changes.js'
 import {qualifyLocalName} from './lookup.js'
 import {MEDIA, hostPlatform, type ImageConfig, type Manifest} from './oci.js'
 import {commitImage, discardStaged, stageBytes, stageLayer, type StagedBlob, type StagedLayer} from './stage.js'
+import {importEsm} from '../util/import-esm.js'
 
 export interface ImportOptions {
   source: string
@@ -32,7 +33,7 @@ export interface ImportReport {
 async function openSource(source: string, stdin?: Readable): Promise<Readable> {
   if (source === '-') return stdin ?? process.stdin
   if (/^https?:\/\//.test(source)) {
-    const {default: fetch} = await import('node-fetch')
+    const {default: fetch} = await importEsm<typeof import('node-fetch')>('node-fetch')
     const res = await fetch(source)
     if (!res.ok || !res.body) throw new InvalidArgumentError(`importing from ${source}: HTTP ${res.status} ${res.statusText}`)
     return res.body as unknown as Readable

@@ -1,0 +1,90 @@
+import t, {type Test} from 'tap'
+import {mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {loadBundle} from '../../../src/cli/code-cache.js'
+
+function setup(t: Test): {dir: string; file: string; cacheFile: string} {
+  const dir = mkdtempSync(join(tmpdir(), 'tspod-code-cache-'))
+  t.teardown(() => rmSync(dir, {recursive: true, force: true}))
+  const saved = {XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, TSPOD_CODE_CACHE: process.env.TSPOD_CODE_CACHE}
+  process.env.XDG_CACHE_HOME = join(dir, 'cache')
+  delete process.env.TSPOD_CODE_CACHE
+  t.teardown(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  })
+  const file = join(dir, 'some-handler.cjs')
+  writeFileSync(file, '"use strict";\nexports.default = (x) => x * 2\nexports.where = __filename\nexports.path = require("node:path").sep\n')
+  return {dir, file, cacheFile: join(dir, 'cache', 'tspod', 'code', 'some-handler.bin')}
+}
+
+t.test('a bundle runs as CommonJS, and its cache is written once and then used', async t => {
+  const {file, cacheFile} = setup(t)
+  const first = loadBundle(file)
+  t.equal(first.cache, 'missing')
+  t.equal((first.exports.default as (x: number) => number)(21), 42)
+  t.equal(first.exports.where, file)
+  t.equal(first.exports.path, '/')
+  first.saveCache()
+  t.match(readFileSync(cacheFile, 'latin1'), /^tspod-code-cache 1 v\d+/)
+  const second = loadBundle(file)
+  t.equal(second.cache, 'used')
+  t.equal((second.exports.default as (x: number) => number)(2), 4)
+  const before = readFileSync(cacheFile)
+  second.saveCache()
+  t.same(readFileSync(cacheFile), before, 'a used cache is not rewritten')
+})
+
+t.test('a changed bundle or a damaged cache is compiled from source and the cache made anew', async t => {
+  const {file, cacheFile, dir} = setup(t)
+  loadBundle(file).saveCache()
+  // Same length, other code: only the stamp (inode, size, mtime) tells.
+  writeFileSync(file, '"use strict";\nexports.default = (x) => x * 3\nexports.where = __filename\nexports.path = require("node:path").sep\n')
+  // Whole seconds, which utimes sets exactly: the stamp check below restores it.
+  const later = Math.floor(Date.now() / 1000) + 5
+  utimesSync(file, later, later)
+  const changed = loadBundle(file)
+  t.equal(changed.cache, 'missing')
+  t.equal((changed.exports.default as (x: number) => number)(2), 6)
+  changed.saveCache()
+  t.equal(loadBundle(file).cache, 'used')
+  // Garbage after a valid stamp: V8 refuses it. (The bundle's text changes
+  // too, keeping size and mtime, or V8 would take the function it compiled
+  // above from its in-process cache without looking at the data.)
+  const data = readFileSync(cacheFile)
+  const stampEnd = data.indexOf(10) + 1
+  writeFileSync(cacheFile, Buffer.concat([data.subarray(0, stampEnd), Buffer.alloc(64, 7)]))
+  writeFileSync(file, readFileSync(file, 'utf8').replace('x * 3', 'x *3 '))
+  utimesSync(file, later, later)
+  const damaged = loadBundle(file)
+  t.equal(damaged.cache, 'stale')
+  t.equal((damaged.exports.default as (x: number) => number)(2), 6)
+  damaged.saveCache()
+  t.equal(loadBundle(file).cache, 'used')
+  t.same(readdirSync(join(dir, 'cache', 'tspod', 'code')), ['some-handler.bin'], 'no temporary file is left')
+})
+
+t.test('TSPOD_CODE_CACHE=0, or no cache directory, compiles from source and writes nothing', async t => {
+  const {file, dir} = setup(t)
+  process.env.TSPOD_CODE_CACHE = '0'
+  const off = loadBundle(file)
+  t.equal(off.cache, 'off')
+  off.saveCache()
+  t.throws(() => readdirSync(join(dir, 'cache')))
+  delete process.env.TSPOD_CODE_CACHE
+  writeFileSync(join(dir, 'cache'), 'not a directory')
+  const blocked = loadBundle(file)
+  t.equal(blocked.cache, 'missing')
+  t.doesNotThrow(() => blocked.saveCache(), 'an unwritable cache is no error')
+})
+
+t.test('stack traces keep the bundle\'s file and line numbers', async t => {
+  const {file} = setup(t)
+  writeFileSync(file, '"use strict";\n\nexports.default = () => { throw new Error("boom") }\n')
+  const bundle = loadBundle(file)
+  const err = t.throws(() => (bundle.exports.default as () => void)()) as Error
+  t.match(err.stack, `${file}:3:`)
+})
