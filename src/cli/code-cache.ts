@@ -9,11 +9,12 @@
  * built in (module.enableCompileCache); Node 20 has only vm.Script's
  * cachedData, so the bundles are CommonJS and wrapped here as Node would.
  *
- * One cache file per handler, named after it and stamped with the bundle's
- * inode, size and mtime and Node's version: a rebuilt or reinstalled tspod, or
- * another Node, finds a stale stamp and writes the file anew, so the directory
- * never holds more than one file per command. V8 also refuses data made by
- * another V8 or with other flags (cachedDataRejected), which counts as stale.
+ * One cache file per handler and installation directory, named after both
+ * and stamped with the bundle's inode, size and mtime and Node's version: a
+ * rebuilt or reinstalled tspod, or another Node, finds a stale stamp and
+ * writes the file anew, so the directory holds one file per command and
+ * installation. V8 also refuses data made by another V8 or with other flags
+ * (cachedDataRejected), which counts as stale.
  * The file is written after the command's work, to a temporary name and
  * renamed; it is not synced, because a lost or torn cache is only re-made.
  */
@@ -21,7 +22,7 @@ import {mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node
 import {createRequire} from 'node:module'
 import {basename, dirname, join} from 'node:path'
 import {Script} from 'node:vm'
-import {userCacheDir} from '../util/cache-dir.js'
+import {pathKey, userCacheDir} from '../util/cache-dir.js'
 import {debug} from '../util/log.js'
 
 export interface LoadedBundle {
@@ -37,7 +38,7 @@ const MAGIC = 'tspod-code-cache 1'
 export function loadBundle(file: string): LoadedBundle {
   const source = readFileSync(file, 'utf8')
   const dir = process.env.TSPOD_CODE_CACHE === '0' ? undefined : userCacheDir()
-  const cacheFile = dir ? join(dir, 'code', `${basename(file, '.cjs')}.bin`) : undefined
+  const cacheFile = dir ? join(dir, 'code', `${basename(file, '.cjs')}-${pathKey(dirname(file))}.bin`) : undefined
   let stamp = ''
   let cachedData: Buffer | undefined
   if (cacheFile) {

@@ -10,7 +10,7 @@ import {mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSyn
 import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {ConfigError, isErrno} from '../errors/index.js'
-import {userCacheDir} from '../util/cache-dir.js'
+import {pathKey, userCacheDir} from '../util/cache-dir.js'
 
 export type TomlValue = string | number | bigint | boolean | Date | TomlValue[] | TomlTable
 export interface TomlTable {
@@ -125,9 +125,7 @@ export function readTomlFile(path: string, required?: {via: string}): TomlTable 
 function cacheFile(path: string): string | undefined {
   const base = userCacheDir()
   if (!base) return undefined
-  let h = 0x811c9dc5
-  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193) >>> 0
-  return join(base, 'toml', `${h.toString(16)}.json`)
+  return join(base, 'toml', `${pathKey(path)}.json`)
 }
 
 function stamp(path: string, st: Stats): string {

@@ -9,3 +9,10 @@ export function userCacheDir(): string | undefined {
   const base = process.env.XDG_CACHE_HOME || (process.env.HOME ? join(process.env.HOME, '.cache') : undefined)
   return base ? join(base, 'tspod') : undefined
 }
+
+/** A short, stable name for a path in a cache (FNV-1a, 8 hex digits). */
+export function pathKey(path: string): string {
+  let h = 0x811c9dc5
+  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193) >>> 0
+  return h.toString(16).padStart(8, '0')
+}

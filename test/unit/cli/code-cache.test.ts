@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {loadBundle} from '../../../src/cli/code-cache.js'
 
-function setup(t: Test): {dir: string; file: string; cacheFile: string} {
+function setup(t: Test): {dir: string; file: string; cacheFile: () => string} {
   const dir = mkdtempSync(join(tmpdir(), 'tspod-code-cache-'))
   t.teardown(() => rmSync(dir, {recursive: true, force: true}))
   const saved = {XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, TSPOD_CODE_CACHE: process.env.TSPOD_CODE_CACHE}
@@ -18,7 +18,8 @@ function setup(t: Test): {dir: string; file: string; cacheFile: string} {
   })
   const file = join(dir, 'some-handler.cjs')
   writeFileSync(file, '"use strict";\nexports.default = (x) => x * 2\nexports.where = __filename\nexports.path = require("node:path").sep\n')
-  return {dir, file, cacheFile: join(dir, 'cache', 'tspod', 'code', 'some-handler.bin')}
+  const cacheDir = join(dir, 'cache', 'tspod', 'code')
+  return {dir, file, cacheFile: () => join(cacheDir, readdirSync(cacheDir).find(n => n.startsWith('some-handler-') && n.endsWith('.bin'))!)}
 }
 
 t.test('a bundle runs as CommonJS, and its cache is written once and then used', async t => {
@@ -29,13 +30,13 @@ t.test('a bundle runs as CommonJS, and its cache is written once and then used',
   t.equal(first.exports.where, file)
   t.equal(first.exports.path, '/')
   first.saveCache()
-  t.match(readFileSync(cacheFile, 'latin1'), /^tspod-code-cache 1 v\d+/)
+  t.match(readFileSync(cacheFile(), 'latin1'), /^tspod-code-cache 1 v\d+/)
   const second = loadBundle(file)
   t.equal(second.cache, 'used')
   t.equal((second.exports.default as (x: number) => number)(2), 4)
-  const before = readFileSync(cacheFile)
+  const before = readFileSync(cacheFile())
   second.saveCache()
-  t.same(readFileSync(cacheFile), before, 'a used cache is not rewritten')
+  t.same(readFileSync(cacheFile()), before, 'a used cache is not rewritten')
 })
 
 t.test('a changed bundle or a damaged cache is compiled from source and the cache made anew', async t => {
@@ -54,9 +55,9 @@ t.test('a changed bundle or a damaged cache is compiled from source and the cach
   // Garbage after a valid stamp: V8 refuses it. (The bundle's text changes
   // too, keeping size and mtime, or V8 would take the function it compiled
   // above from its in-process cache without looking at the data.)
-  const data = readFileSync(cacheFile)
+  const data = readFileSync(cacheFile())
   const stampEnd = data.indexOf(10) + 1
-  writeFileSync(cacheFile, Buffer.concat([data.subarray(0, stampEnd), Buffer.alloc(64, 7)]))
+  writeFileSync(cacheFile(), Buffer.concat([data.subarray(0, stampEnd), Buffer.alloc(64, 7)]))
   writeFileSync(file, readFileSync(file, 'utf8').replace('x * 3', 'x *3 '))
   utimesSync(file, later, later)
   const damaged = loadBundle(file)
@@ -64,7 +65,8 @@ t.test('a changed bundle or a damaged cache is compiled from source and the cach
   t.equal((damaged.exports.default as (x: number) => number)(2), 6)
   damaged.saveCache()
   t.equal(loadBundle(file).cache, 'used')
-  t.same(readdirSync(join(dir, 'cache', 'tspod', 'code')), ['some-handler.bin'], 'no temporary file is left')
+  t.match(readdirSync(join(dir, 'cache', 'tspod', 'code')), [/^some-handler-[0-9a-f]{8}\.bin$/], 'one file, and no temporary file left')
+  t.equal(readdirSync(join(dir, 'cache', 'tspod', 'code')).length, 1)
 })
 
 t.test('TSPOD_CODE_CACHE=0, or no cache directory, compiles from source and writes nothing', async t => {
