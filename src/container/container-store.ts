@@ -14,7 +14,7 @@
  * and exited, so a killed monitor or CLI never leaves `ps` lying.
  */
 import {existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync} from 'node:fs'
-import {mkdir, rm} from 'node:fs/promises'
+import {rm} from 'node:fs/promises'
 import {join} from 'node:path'
 import {InvalidArgumentError, NameInUseError, NoSuchContainerError, StorageError, isErrno} from '../errors/index.js'
 import type {Store} from '../storage/store.js'
@@ -350,17 +350,18 @@ export async function addContainer(
 
 /**
  * Write a container's record and initial state into its (new) directory,
- * with `extra` files of its (its OCI spec), all synced together.
+ * with `extra` files of its (its OCI spec), all synced together, and with
+ * the files in `written`, already in place, synced too.
  */
-export async function writeNewContainer(store: Store, record: ContainerRecord, extra: Array<{path: string; data: string; mode?: number}> = []): Promise<void> {
+export async function writeNewContainer(store: Store, record: ContainerRecord, extra: Array<{path: string; data: string; mode?: number}> = [], written: string[] = []): Promise<void> {
   const paths = containerPaths(store, record.id)
-  await mkdir(paths.userdata, {recursive: true, mode: 0o700})
+  mkdirSync(paths.userdata, {recursive: true, mode: 0o700})
   const initial: ContainerState = {status: 'created', restartCount: 0}
   writeFilesAtomicSync([
     ...extra,
     {path: paths.record, data: JSON.stringify(record, null, 1) + '\n'},
     {path: paths.state, data: JSON.stringify(initial, null, 1) + '\n'},
-  ])
+  ], written)
 }
 
 /** Drop a container from the index (the commit point of removal); its files go next. */

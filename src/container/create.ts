@@ -4,7 +4,7 @@
  * bundle) and commit it to the index. Nothing here needs the user namespace:
  * the rootfs is mounted later by the monitor, inside it.
  */
-import {existsSync, mkdirSync} from 'node:fs'
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {writeFile} from 'node:fs/promises'
 import {userInfo} from 'node:os'
 import {dirname, join} from 'node:path'
@@ -84,6 +84,14 @@ export interface CreateOptions {
   podRef?: string
   /** The pod the container joins; a pod sharing its network gives the container the infra's (see src/pod/pod-join.ts). */
   pod?: {id: string; infra?: boolean; network?: NetworkPlan}
+  /**
+   * For `run`: starts the container's monitor (launchContainer) as soon as its
+   * OCI bundle is written, so that the monitor sets the container up while
+   * the record and the index are written and synced. Not for containers in a
+   * pod or on user-defined networks, whose start takes the store's lock.
+   * Should the commit fail, the launch is aborted.
+   */
+  launch?: (record: ContainerRecord) => Promise<{abort(): Promise<void>}>
 }
 
 export interface CreateReport {
@@ -238,6 +246,12 @@ export async function createContainer(engine: Engine, given: CreateOptions): Pro
     },
     userNetworks: userNetworks !== undefined,
   })
+  let launched: {abort(): Promise<void>} | undefined
+  const abortLaunch = async () => {
+    const pending = launched
+    launched = undefined
+    await pending?.abort()
+  }
   const record = await addContainer(
     store,
     {name: options.name},
@@ -309,7 +323,7 @@ export async function createContainer(engine: Engine, given: CreateOptions): Pro
         const program = compiledSeccomp(report.spec.linux.seccomp, store.runRoot, join(dirname(helperPath()), 'tspod-seccomp'))
         if (program !== undefined) report.spec.annotations = {...report.spec.annotations, [BPF_ANNOTATION]: program}
       }
-      const spec = {path: `${paths.bundle}/config.json`, data: serializeSpec(report.spec), mode: 0o600}
+      const spec = {path: join(paths.bundle, 'config.json'), data: serializeSpec(report.spec), mode: 0o600}
       const record: ContainerRecord = {
         id,
         name,
@@ -350,10 +364,27 @@ export async function createContainer(engine: Engine, given: CreateOptions): Pro
         pod: options.pod?.id,
         infra: options.pod?.infra,
       }
-      await writeNewContainer(store, record, [spec])
+      if (options.launch && !options.pod && !userNetworks) {
+        // The directory is new and in no index yet: a plain write cannot
+        // leave a torn file anyone reads; it is synced with the rest below.
+        writeFileSync(spec.path, spec.data, {mode: spec.mode})
+        launched = await options.launch(record)
+        try {
+          await writeNewContainer(store, record, [], [spec.path])
+        } catch (err) {
+          // Before addContainer removes the directory the monitor works in.
+          await abortLaunch()
+          throw err
+        }
+      } else {
+        await writeNewContainer(store, record, [spec])
+      }
       return record
     },
-  )
+  ).catch(async err => {
+    await abortLaunch()
+    throw err
+  })
   if (options.cidFile) await writeFile(options.cidFile, record.id, {flag: 'wx'}).catch(err => {
     throw new InvalidArgumentError(`writing the container ID to ${options.cidFile}: ${(err as Error).message}`, {hint: 'The --cidfile must not exist yet'})
   })

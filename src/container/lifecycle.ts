@@ -104,43 +104,75 @@ export interface StartOptions {
   fromCleanup?: boolean
 }
 
+export interface LaunchOptions extends Omit<StartOptions, 'attach'> {
+  /** The start will attach (finishStart gets AttachOptions): the monitor then leaves --rm's removal to it. */
+  attached?: boolean
+  /** The container was created just now and never ran: nothing of an earlier run can be left to clear. */
+  fresh?: boolean
+}
+
 export interface StartedContainer {
   handle: MonitorHandle
   /** Resolves when the monitor has cleaned up, with the container's exit code (attached runs). */
   attached?: Promise<{exitCode: number | undefined}>
 }
 
+/** A monitor that is setting a container up and will wait for finishStart's start byte. */
+export interface PendingStart {
+  engine: Engine
+  record: ContainerRecord
+  /** Resolves once the runtime has created the container (its first process waits). */
+  handle: Promise<MonitorHandle>
+  /** Gives up: the monitor deletes the container and cleans up; resolves when it has. */
+  abort(): Promise<void>
+}
+
+/** Start a container: launchContainer, then finishStart. */
 export async function startContainer(engine: Engine, record: ContainerRecord, options: StartOptions = {}): Promise<StartedContainer> {
+  const {attach: attachOptions, ...rest} = options
+  return finishStart(await launchContainer(engine, record, {...rest, attached: attachOptions !== undefined}), attachOptions)
+}
+
+/**
+ * The first half of a start: everything up to the monitor, which it starts
+ * and does not wait for. The monitor mounts the rootfs, has the runtime
+ * create the container and starts its network meanwhile; `run` commits the
+ * new container to the index in that time (see createContainer's `launch`).
+ */
+export async function launchContainer(engine: Engine, record: ContainerRecord, options: LaunchOptions = {}): Promise<PendingStart> {
   const {store} = engine
-  // A stop that just returned may leave the monitor finishing its cleanup
-  // (runtime delete of this same ID): starting again must wait for it.
-  if (!options.fromCleanup && monitorRunning(engine, record.id)) await waitForExit(engine, record.id, {monitor: true, timeoutMs: 10_000})
-  const state = currentState(store, record.id)
-  if (isActive(state)) throw new TspodError(`container ${record.name} is already running`)
-  // A monitor killed with SIGKILL left its rootfs mounted and the runtime's state behind: clear both, or `runtime create` refuses the ID.
-  if (!monitorRunning(engine, record.id) && existsSync(join(runtimeStateDir(store), record.id))) {
-    debug(`clearing what a killed monitor left of ${record.id.slice(0, 12)}`)
-    await runInNamespace(store.runRoot, ['sh', '-c', 'umount -l "$1" 2>/dev/null; "$2" --root "$3" delete --force "$4" >/dev/null 2>&1; true', 'sh', containerPaths(store, record.id).merged, record.runtime.path, runtimeStateDir(store), record.id])
+  const paths = containerPaths(store, record.id)
+  if (!options.fresh) {
+    // A stop that just returned may leave the monitor finishing its cleanup
+    // (runtime delete of this same ID): starting again must wait for it.
+    if (!options.fromCleanup && monitorRunning(engine, record.id)) await waitForExit(engine, record.id, {monitor: true, timeoutMs: 10_000})
+    const state = currentState(store, record.id)
+    if (isActive(state)) throw new TspodError(`container ${record.name} is already running`)
+    // A monitor killed with SIGKILL left its rootfs mounted and the runtime's state behind: clear both, or `runtime create` refuses the ID.
+    if (!monitorRunning(engine, record.id) && existsSync(join(runtimeStateDir(store), record.id))) {
+      debug(`clearing what a killed monitor left of ${record.id.slice(0, 12)}`)
+      await runInNamespace(store.runRoot, ['sh', '-c', 'umount -l "$1" 2>/dev/null; "$2" --root "$3" delete --force "$4" >/dev/null 2>&1; true', 'sh', paths.merged, record.runtime.path, runtimeStateDir(store), record.id])
+    }
+    rmSync(paths.exitFile, {force: true})
+    // Each start begins a healthcheck history of its own, in the `starting` state.
+    rmSync(join(paths.userdata, 'health.json'), {force: true})
   }
   const podMember = record.pod && !record.infra ? await (await import('../pod/pod-join.js')).prepareMemberStart(engine, record) : undefined
-  const paths = containerPaths(store, record.id)
-  rmSync(paths.exitFile, {force: true})
-  // Each start begins a healthcheck history of its own, in the `starting` state.
-  rmSync(join(paths.userdata, 'health.json'), {force: true})
   mkdirSync(paths.socketDir, {recursive: true, mode: 0o700})
   if (record.rootfsKind === 'copy') await prepareCopiedRootfs(engine, record)
   const cgroups = detectCgroups()
   const runtimeArgs: string[] = []
   if (record.runtime.name === 'crun' && engine.rootless && !cgroups.rootlessLimits) runtimeArgs.push('--cgroup-manager=disabled')
-  const detachedCleanup = record.restartPolicy.name !== 'no' || (record.autoRemove && !options.attach)
+  const detachedCleanup = record.restartPolicy.name !== 'no' || (record.autoRemove && !options.attached)
   const prefix = namespacePrefix(store.runRoot)
   // User-defined networks reach out through the shared rootless namespace, not a slirp4netns of their own.
   const userNetworks = usesUserNetworks(store, record.id)
   const networkArgs = userNetworks ? monitorForwardArgs(recordNetwork(record).ports) : monitorNetworkArgs(recordNetwork(record), engine.config.containers.networkCmdPath)
   if (userNetworks) await setupContainerNetworks(engine, record)
-  debug(`starting the monitor for ${record.id.slice(0, 12)}`)
   const notify = notifyOptions(record)
-  const handle = await startMonitor({
+  const health = await healthOptions(engine, record)
+  debug(`starting the monitor for ${record.id.slice(0, 12)}`)
+  const handle = startMonitor({
     nsPrefix: prefix,
     monitorPath: monitorPath(),
     cid: record.id,
@@ -159,19 +191,35 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
     stdin: record.stdin,
     mountOverlay: record.rootfsKind === 'overlay' ? overlayMountOptions(engine, record) : undefined,
     mountTarget: record.rootfsKind === 'overlay' ? paths.merged : undefined,
-    rmDirs: options.removeOnExit || (record.autoRemove && !options.attach) ? [paths.dir, paths.socketDir] : [],
+    rmDirs: options.removeOnExit || (record.autoRemove && !options.attached) ? [paths.dir, paths.socketDir] : [],
     removableDirs: [paths.dir, paths.socketDir],
     ...notify,
     runtimeStartFifo: record.runtime.name === 'crun' && !notify.sdnotifyContainer,
-    ...(await healthOptions(engine, record)),
+    ...health,
     exitCommand: detachedCleanup || userNetworks || podMember?.cleanupOnExit ? cleanupCommand(engine, record.id) : undefined,
     networkArgs,
   })
+  // A caller that fails before finishStart aborts; until then a failure waits here.
+  handle.catch(() => {})
+  return {
+    engine,
+    record,
+    handle,
+    abort: () => handle.then(h => h.abort(), () => {}),
+  }
+}
+
+/** The second half of a start: record the container as running and let the monitor start it. */
+export async function finishStart(pending: PendingStart, attachOptions?: AttachOptions): Promise<StartedContainer> {
+  const {engine, record} = pending
+  const {store} = engine
+  const paths = containerPaths(store, record.id)
+  const handle = await pending.handle
   debug(`container process ${handle.pid}, monitor ${handle.monitorPid}`)
   let attached: Promise<{exitCode: number | undefined}> | undefined
   try {
-    if (options.attach) {
-      attached = attach(paths.attach, options.attach)
+    if (attachOptions) {
+      attached = attach(paths.attach, attachOptions)
       debug('attached to the monitor\'s socket')
     }
     const running: ContainerState = {
@@ -200,7 +248,6 @@ export async function startContainer(engine: Engine, record: ContainerRecord, op
   }
   return {handle, attached}
 }
-
 
 /**
  * Wait until the container has exited (its exit file is written) or the

@@ -84,8 +84,13 @@ export async function replaceFile(path: string, data: string | Uint8Array, mode 
  * after another took 3 ms here where the same work through the thread pool,
  * fsyncs in parallel, took 5.5-7 ms (`run --log-level debug` timestamps).
  */
-export function writeFilesAtomicSync(files: Array<{path: string; data: string | Uint8Array; mode?: number}>): void {
+export function writeFilesAtomicSync(files: Array<{path: string; data: string | Uint8Array; mode?: number}>, synced: string[] = []): void {
   const temps = files.map(f => tempPathFor(f.path))
+  // Files written in place before (where no reader could see them torn) are made as durable as these.
+  for (const path of synced) {
+    const fd = openSync(path, 'r')
+    try { fsyncSync(fd) } finally { closeSync(fd) }
+  }
   try {
     for (const [i, f] of files.entries()) {
       const fd = openSync(temps[i]!, 'w', f.mode ?? 0o644)
@@ -105,7 +110,7 @@ export function writeFilesAtomicSync(files: Array<{path: string; data: string | 
     }
     throw err
   }
-  for (const dir of new Set(files.map(f => dirname(f.path)))) syncDirSync(dir)
+  for (const dir of new Set([...files.map(f => f.path), ...synced].map(p => dirname(p)))) syncDirSync(dir)
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {

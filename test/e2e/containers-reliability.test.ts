@@ -3,6 +3,7 @@
 // cleans up, and no mount, monitor or runtime state is left behind.
 import t from 'tap'
 import {expectExit, fixture, makeStore, runAsUser, tspod, tspodBin, type Store} from './harness.js'
+import {freePort, listeningSockets} from './net-harness.js'
 
 async function withImage(t: Parameters<typeof makeStore>[0]): Promise<Store> {
   const store = makeStore(t)
@@ -71,7 +72,7 @@ t.test('kill -9 of the CLI during run and rm, and of a monitor', async t => {
   const base = `${tspodBin} --root ${store.root} --runroot ${store.runroot}`
   // The CLI killed at random points of run -d: whatever state it reached, ps tells the truth and rm -f cleans up.
   for (const [i, delay] of [0, 20, 50, 80, 120, 200, 300].entries()) {
-    await runAsUser(['sh', '-c', `${base} run -d --name k${i} busybox sleep 1000 >/dev/null 2>&1 & sleep ${delay / 1000}; pkill -9 -f -- 'main.js --root ${store.root} run' ; wait; true`])
+    await runAsUser(['sh', '-c', `${base} run -d --name k${i} busybox sleep 1000 >/dev/null 2>&1 & sleep ${delay / 1000}; pkill -9 -f -- '[m]ain.js --root ${store.root} --runroot ${store.runroot} run' ; wait; true`])
     const ps = await tspod(t, store, ['ps', '-a', '--format', '{{.Names}} {{.State}}'])
     expectExit(t, ps, 0)
     const line = ps.stdout.split('\n').find(l => l.startsWith(`k${i} `))
@@ -79,7 +80,7 @@ t.test('kill -9 of the CLI during run and rm, and of a monitor', async t => {
   }
   // The CLI killed during rm -f.
   await tspod(t, store, ['run', '-d', '--name', 'victim', 'busybox', 'sleep', '1000'])
-  await runAsUser(['sh', '-c', `${base} rm -f -t 0 victim >/dev/null 2>&1 & sleep 0.05; pkill -9 -f -- 'main.js --root ${store.root} rm' ; wait; true`])
+  await runAsUser(['sh', '-c', `${base} rm -f -t 0 victim >/dev/null 2>&1 & sleep 0.05; pkill -9 -f -- '[m]ain.js --root ${store.root} --runroot ${store.runroot} rm' ; wait; true`])
   expectExit(t, await tspod(t, store, ['ps', '-a']), 0)
   // The monitor killed: the container keeps running without it; ps still shows it; rm -f cleans up.
   const id = (await tspod(t, store, ['run', '-d', '--name', 'orphan', 'busybox', 'sleep', '1000'])).stdout
@@ -98,4 +99,34 @@ t.test('kill -9 of the CLI during run and rm, and of a monitor', async t => {
   t.same(left, {monitors: '', mounts: '', runtime: ''}, 'no stray monitors, mounts or runtime state')
   const check = await tspod(t, store, ['system', 'check'])
   expectExit(t, check, 0)
+})
+
+t.test('kill -9 of run -d -p while its monitor sets the container up, before the index has it', async t => {
+  // run starts the monitor as soon as the container's bundle is written and
+  // commits the container to the index meanwhile (createContainer's launch):
+  // a CLI killed in between leaves a monitor for a container no index knows.
+  // That monitor sees the start pipe close and cleans up; the directory is
+  // an orphan that the next command under the store lock removes.
+  const store = await withImage(t)
+  const base = `${tspodBin} --root ${store.root} --runroot ${store.runroot}`
+  const ports: number[] = []
+  for (let delay = 20; delay <= 140; delay += 5) {
+    const port = await freePort()
+    ports.push(port)
+    await runAsUser(['sh', '-c', `${base} run -d --name p${delay} -p ${port}:80 busybox httpd -f -p 80 >/dev/null 2>&1 & sleep ${delay / 1000}; pkill -9 -f -- '[m]ain.js --root ${store.root} --runroot ${store.runroot} run' ; wait; true`])
+    const ps = await tspod(t, store, ['ps', '-a', '--format', '{{.Names}} {{.State}}'])
+    expectExit(t, ps, 0)
+    const line = ps.stdout.split('\n').find(l => l.startsWith(`p${delay} `))
+    if (line) t.match(line, /^p\d+ (created|running|exited)$/, `after a kill at ${delay} ms: ${line}`)
+  }
+  expectExit(t, await tspod(t, store, ['rm', '-af', '-t', '0']), 0)
+  t.equal((await tspod(t, store, ['ps', '-aq'])).stdout, '')
+  const left = await settle(t, store)
+  t.same(left, {monitors: '', mounts: '', runtime: ''}, 'no monitor, mount or runtime state outlives its CLI')
+  t.same(ports.map(p => listeningSockets(p)).filter(Boolean), [], 'no published port is left listening')
+  // rm swept the directories of containers that never reached the index.
+  t.equal((await runAsUser(['sh', '-c', `ls ${store.root}/containers`])).stdout, '', 'no orphaned container directory is left')
+  const check = await tspod(t, store, ['system', 'check'])
+  expectExit(t, check, 0)
+  t.notMatch(check.stdout, /^Problem/m)
 })

@@ -4,7 +4,7 @@ import {openSession} from '../attach-session.js'
 import {createOptionsFrom} from '../container-options.js'
 import {containerPaths, dropFromIndex, readExit} from '../../container/container-store.js'
 import {createContainer} from '../../container/create.js'
-import {removeContainer, startContainer} from '../../container/lifecycle.js'
+import {finishStart, launchContainer, removeContainer, startContainer, type PendingStart} from '../../container/lifecycle.js'
 import {TspodError} from '../../errors/index.js'
 import {debug, warn} from '../../util/log.js'
 
@@ -12,12 +12,19 @@ export default async function containerRun(ctx: CommandContext): Promise<number>
   const engine = await engineFor(ctx)
   const options = createOptionsFrom(ctx)
   const detach = flagBool(ctx, 'detach')
-  const {record, warnings} = await createContainer(engine, {...options, removeExisting: id => removeContainer(engine, id, {force: true})})
+  // The monitor starts setting the container up while create commits it.
+  let pending: PendingStart | undefined
+  const {record, warnings} = await createContainer(engine, {
+    ...options,
+    removeExisting: id => removeContainer(engine, id, {force: true}),
+    launch: async created => (pending = await launchContainer(engine, created, {attached: !detach, removeOnExit: !detach && created.autoRemove, fresh: true})),
+  })
   debug(`container ${record.id.slice(0, 12)} created`)
   for (const w of warnings) warn(w)
   if (detach) {
     try {
-      await startContainer(engine, record)
+      if (pending) await finishStart(pending)
+      else await startContainer(engine, record)
     } catch (err) {
       if (record.autoRemove) await removeContainer(engine, record.id, {force: true}).catch(() => {})
       throw err
@@ -36,7 +43,7 @@ export default async function containerRun(ctx: CommandContext): Promise<number>
   try {
     let started
     try {
-      started = await startContainer(engine, record, {attach: session.attach, removeOnExit: record.autoRemove})
+      started = pending ? await finishStart(pending, session.attach) : await startContainer(engine, record, {attach: session.attach, removeOnExit: record.autoRemove})
     } catch (err) {
       if (record.autoRemove) await removeContainer(engine, record.id, {force: true}).catch(() => {})
       throw err
