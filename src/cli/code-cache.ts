@@ -18,7 +18,7 @@
  * The file is written after the command's work, to a temporary name and
  * renamed; it is not synced, because a lost or torn cache is only re-made.
  */
-import {mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {basename, dirname, join} from 'node:path'
 import {Script} from 'node:vm'
@@ -79,10 +79,22 @@ export function loadBundle(file: string): LoadedBundle {
   }
 }
 
+/**
+ * The cached code after its stamp, or undefined when it is missing, stale, or
+ * not the user's own: code cache is code, so a file someone else owns or may
+ * write is never run, however it came to be there.
+ */
 function readCache(file: string, stamp: string): Buffer | undefined {
   let data: Buffer
   try {
-    data = readFileSync(file)
+    const fd = openSync(file, 'r')
+    try {
+      const st = fstatSync(fd)
+      if (st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return undefined
+      data = readFileSync(fd)
+    } finally {
+      closeSync(fd)
+    }
   } catch {
     return undefined
   }

@@ -1,5 +1,5 @@
 import t, {type Test} from 'tap'
-import {mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {loadBundle} from '../../../src/cli/code-cache.js'
@@ -67,6 +67,17 @@ t.test('a changed bundle or a damaged cache is compiled from source and the cach
   t.equal(loadBundle(file).cache, 'used')
   t.match(readdirSync(join(dir, 'cache', 'tspod', 'code')), [/^some-handler-[0-9a-f]{8}\.bin$/], 'one file, and no temporary file left')
   t.equal(readdirSync(join(dir, 'cache', 'tspod', 'code')).length, 1)
+})
+
+t.test('a cache file others may write is not used, and is made anew', async t => {
+  const {file, cacheFile} = setup(t)
+  loadBundle(file).saveCache()
+  chmodSync(cacheFile(), 0o666)
+  const shared = loadBundle(file)
+  t.equal(shared.cache, 'missing')
+  shared.saveCache()
+  t.equal(statSync(cacheFile()).mode & 0o777, 0o600)
+  t.equal(loadBundle(file).cache, 'used')
 })
 
 t.test('TSPOD_CODE_CACHE=0, or no cache directory, compiles from source and writes nothing', async t => {
