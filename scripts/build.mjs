@@ -59,10 +59,22 @@ export async function buildDist() {
       TSPOD_BUILT: JSON.stringify(built || '0'),
     },
   }
-  // The dispatcher, and oclif's command classes (loaded for help only), are ES modules.
+  // The entry point is CommonJS: Node then never starts its ES module loader
+  // unless something imports an ES module (src/main.ts says what it costs).
   await build({
     ...common,
-    entryPoints: [join(root, 'src/main.ts'), ...walk(join(root, 'src/commands'))],
+    entryPoints: [join(root, 'src/main.ts')],
+    format: 'cjs',
+    outExtension: {'.js': '.cjs'},
+    banner: {js: "const __tspodModuleUrl = require('node:url').pathToFileURL(__filename).href;"},
+    define: {...common.define, 'import.meta.url': '__tspodModuleUrl'},
+  })
+  // What monitors started by an older tspod run when their container exits.
+  writeFileSync(join(fresh, 'main.js'), "// The old entry point: tspod's is main.cjs.\nimport './main.cjs'\n")
+  // oclif's command classes, loaded for help only, are ES modules.
+  await build({
+    ...common,
+    entryPoints: walk(join(root, 'src/commands')),
     format: 'esm',
     // Bundled CommonJS code calls require() for Node's own modules.
     banner: {js: "import {createRequire as __tspodRequire} from 'node:module'; const require = __tspodRequire(import.meta.url);"},

@@ -1,5 +1,5 @@
 /**
- * The dispatcher behind dist/main.js. It stays small on purpose:
+ * The dispatcher behind dist/main.cjs. It stays small on purpose:
  * importing @oclif/core costs about 95 ms here, more than Podman needs for a
  * whole `ps`, so the hot path parses argv against dist/commands.json (derived
  * from oclif's manifest) and loads only the one handler it needs. oclif itself
@@ -18,7 +18,7 @@ import {debug, isDebug, setLogLevel} from './util/log.js'
 
 declare const TSPOD_VERSION: string
 
-// Bundled into dist/main.js (and, for oclif's run(), into dist/commands/**):
+// Bundled into dist/main.cjs (and, for oclif's run(), into dist/commands/**):
 // dist/ is the nearest directory up that holds commands.json.
 function findDistDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url))

@@ -1,7 +1,7 @@
 /**
  * The oclif base class of every tspod command. Command classes hold what oclif
  * needs for help, the manifest and completions (description, flags, args,
- * aliases); execution goes through dist/main.js's own parser (see
+ * aliases); execution goes through dist/main.cjs's own parser (see
  * src/dispatch.ts), so run() only forwards there.
  */
 import {Command, Flags} from '@oclif/core'

@@ -35,7 +35,7 @@ import {
 } from './container-store.js'
 
 function packageRoot(): string {
-  // dist/main.js (or dist/chunks/x.js) → the package root
+  // process.argv[1] is dist/main.cjs: its grandparent is the package root
   const script = process.argv[1] ?? ''
   return join(script, '..', '..')
 }
@@ -83,7 +83,7 @@ async function healthOptions(engine: Engine, record: ContainerRecord): Promise<{
 
 /** The command the monitor runs when the container exits and tspod must act (restart, detached --rm). */
 function cleanupCommand(engine: Engine, id: string): string[] {
-  return [process.execPath, join(packageRoot(), 'dist', 'main.js'), '--root', engine.store.graphRoot, '--runroot', engine.store.runRoot, '--storage-driver', engine.store.driver, 'container', 'cleanup', id]
+  return [process.execPath, join(packageRoot(), 'dist', 'main.cjs'), '--root', engine.store.graphRoot, '--runroot', engine.store.runRoot, '--storage-driver', engine.store.driver, 'container', 'cleanup', id]
 }
 
 /** vfs: the container's rootfs is a full copy of the image, made inside the namespace on first start. */

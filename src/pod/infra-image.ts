@@ -21,7 +21,7 @@ export const INFRA_COMMAND = '/tspod-infra'
 
 function infraBinaryPath(): string {
   if (process.env.TSPOD_HELPER_DIR) return join(process.env.TSPOD_HELPER_DIR, 'tspod-infra')
-  // dist/main.js (or dist/chunks/x.js) → the package root
+  // process.argv[1] is dist/main.cjs: its grandparent is the package root
   return join(process.argv[1] ?? '', '..', '..', 'build', 'tspod-infra')
 }
 

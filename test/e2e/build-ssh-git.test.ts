@@ -140,7 +140,7 @@ t.test('RUN --mount=type=ssh with --ssh', async t => {
     agentPid = (await execa('pgrep', ['-f', `ssh-agent -D -a ${slowTmp}`], {reject: false})).stdout.trim()
   }
   t.not(agentPid, '', 'the build started an agent for the key')
-  const cli = (await execa('pgrep', ['-f', `dist/main.js .*build --no-cache --ssh deploy=.* ${slowDir}`], {reject: false})).stdout.trim().split('\n').filter(Boolean)
+  const cli = (await execa('pgrep', ['-f', `dist/main.cjs .*build --no-cache --ssh deploy=.* ${slowDir}`], {reject: false})).stdout.trim().split('\n').filter(Boolean)
   t.ok(cli.length > 0, 'the build\'s node process is found')
   for (const pid of cli) process.kill(Number(pid), 'SIGKILL')
   await slow

@@ -72,7 +72,7 @@ t.test('kill -9 of the CLI during run and rm, and of a monitor', async t => {
   const base = `${tspodBin} --root ${store.root} --runroot ${store.runroot}`
   // The CLI killed at random points of run -d: whatever state it reached, ps tells the truth and rm -f cleans up.
   for (const [i, delay] of [0, 20, 50, 80, 120, 200, 300].entries()) {
-    await runAsUser(['sh', '-c', `${base} run -d --name k${i} busybox sleep 1000 >/dev/null 2>&1 & sleep ${delay / 1000}; pkill -9 -f -- '[m]ain.js --root ${store.root} --runroot ${store.runroot} run' ; wait; true`])
+    await runAsUser(['sh', '-c', `${base} run -d --name k${i} busybox sleep 1000 >/dev/null 2>&1 & sleep ${delay / 1000}; pkill -9 -f -- '[m]ain.cjs --root ${store.root} --runroot ${store.runroot} run' ; wait; true`])
     const ps = await tspod(t, store, ['ps', '-a', '--format', '{{.Names}} {{.State}}'])
     expectExit(t, ps, 0)
     const line = ps.stdout.split('\n').find(l => l.startsWith(`k${i} `))
@@ -80,7 +80,7 @@ t.test('kill -9 of the CLI during run and rm, and of a monitor', async t => {
   }
   // The CLI killed during rm -f.
   await tspod(t, store, ['run', '-d', '--name', 'victim', 'busybox', 'sleep', '1000'])
-  await runAsUser(['sh', '-c', `${base} rm -f -t 0 victim >/dev/null 2>&1 & sleep 0.05; pkill -9 -f -- '[m]ain.js --root ${store.root} --runroot ${store.runroot} rm' ; wait; true`])
+  await runAsUser(['sh', '-c', `${base} rm -f -t 0 victim >/dev/null 2>&1 & sleep 0.05; pkill -9 -f -- '[m]ain.cjs --root ${store.root} --runroot ${store.runroot} rm' ; wait; true`])
   expectExit(t, await tspod(t, store, ['ps', '-a']), 0)
   // The monitor killed: the container keeps running without it; ps still shows it; rm -f cleans up.
   const id = (await tspod(t, store, ['run', '-d', '--name', 'orphan', 'busybox', 'sleep', '1000'])).stdout
@@ -113,7 +113,7 @@ t.test('kill -9 of run -d -p while its monitor sets the container up, before the
   for (let delay = 20; delay <= 140; delay += 5) {
     const port = await freePort()
     ports.push(port)
-    await runAsUser(['sh', '-c', `${base} run -d --name p${delay} -p ${port}:80 busybox httpd -f -p 80 >/dev/null 2>&1 & sleep ${delay / 1000}; pkill -9 -f -- '[m]ain.js --root ${store.root} --runroot ${store.runroot} run' ; wait; true`])
+    await runAsUser(['sh', '-c', `${base} run -d --name p${delay} -p ${port}:80 busybox httpd -f -p 80 >/dev/null 2>&1 & sleep ${delay / 1000}; pkill -9 -f -- '[m]ain.cjs --root ${store.root} --runroot ${store.runroot} run' ; wait; true`])
     const ps = await tspod(t, store, ['ps', '-a', '--format', '{{.Names}} {{.State}}'])
     expectExit(t, ps, 0)
     const line = ps.stdout.split('\n').find(l => l.startsWith(`p${delay} `))

@@ -9,7 +9,7 @@ async function killDuring(store: {root: string; runroot: string; configHome: str
   // The pattern matches the Node processes (outside and inside the user
   // namespace) and the tspod-ns helper, not this shell: the brackets keep
   // the pattern's own text in the shell's command line from matching it.
-  const script = `${cmd} >/dev/null 2>&1 & sleep ${(delayMs / 1000).toFixed(3)}; pkill -9 -f -- '[m]ain.js --root ${store.root} ' ; pkill -9 -f -- '[t]spod-ns --runroot ${store.runroot} ' ; wait; true`
+  const script = `${cmd} >/dev/null 2>&1 & sleep ${(delayMs / 1000).toFixed(3)}; pkill -9 -f -- '[m]ain.cjs --root ${store.root} ' ; pkill -9 -f -- '[t]spod-ns --runroot ${store.runroot} ' ; wait; true`
   return runAsUser(['sh', '-c', script], {env: {XDG_CONFIG_HOME: store.configHome}})
 }
 

@@ -76,16 +76,16 @@ t.test('the CLI refuses a namespace that is not its runroot\'s', async t => {
   expectExit(t, await tspod(t, store, ['import', fixture('busybox-rootfs.tar'), 'bb']), 0)
   const helper = join(repoRoot, 'build', 'tspod-ns')
   const other = join(store.dir, 'other-run')
-  const wrong = await runAsUser([helper, '--runroot', store.runroot, '--try-join', '--', 'node', join(repoRoot, 'dist', 'main.js'), '--root', store.root, '--runroot', other, 'rmi', 'bb'],
+  const wrong = await runAsUser([helper, '--runroot', store.runroot, '--try-join', '--', 'node', join(repoRoot, 'dist', 'main.cjs'), '--root', store.root, '--runroot', other, 'rmi', 'bb'],
     {env: {TSPOD_NS_JOINED: store.runroot}})
   expectExit(t, wrong, 125, /^Error: bin\/tspod entered the user namespace of runroot \S+, but this command uses runroot \S*other-run$/m)
   t.match(wrong.stderr, /TSPOD_NS_SHORTCUT=0/, 'the hint names the way around')
-  const outside = await runAsUser([helper, '--runroot', store.runroot, '--try-join', '--', 'node', join(repoRoot, 'dist', 'main.js'), '--root', store.root, '--runroot', store.runroot, 'images'],
+  const outside = await runAsUser([helper, '--runroot', store.runroot, '--try-join', '--', 'node', join(repoRoot, 'dist', 'main.cjs'), '--root', store.root, '--runroot', store.runroot, 'images'],
     {env: {TSPOD_NS_JOINED: store.runroot}})
   expectExit(t, outside, 125, /^Error: bin\/tspod entered the user namespace for a command that runs outside it$/m)
   // No pause process for a runroot: tspod-ns runs the command as it is, and the CLI takes its usual path.
   const fresh = join(store.dir, 'fresh-run')
-  const fallback = await runAsUser([helper, '--runroot', fresh, '--try-join', '--', 'node', join(repoRoot, 'dist', 'main.js'), '--log-level', 'debug', '--root', store.root, '--runroot', fresh, 'images', '-q'],
+  const fallback = await runAsUser([helper, '--runroot', fresh, '--try-join', '--', 'node', join(repoRoot, 'dist', 'main.cjs'), '--log-level', 'debug', '--root', store.root, '--runroot', fresh, 'images', '-q'],
     {env: {TSPOD_NS_JOINED: fresh}})
   expectExit(t, fallback, 0)
   t.notMatch(fallback.stderr, /entered the user namespace/, 'without a live pause process the mark is dropped')
