@@ -39,6 +39,15 @@ t.test('a bundle runs as CommonJS, and its cache is written once and then used',
   t.same(readFileSync(cacheFile()), before, 'a used cache is not rewritten')
 })
 
+/** The bundle (now x * 3) loads from source with the cache `state`, runs, and is cached for the next load. */
+function recompiledThenCached(t: Test, file: string, state: 'missing' | 'stale'): void {
+  const bundle = loadBundle(file)
+  t.equal(bundle.cache, state)
+  t.equal((bundle.exports.default as (x: number) => number)(2), 6)
+  bundle.saveCache()
+  t.equal(loadBundle(file).cache, 'used')
+}
+
 t.test('a changed bundle or a damaged cache is compiled from source and the cache made anew', async t => {
   const {file, cacheFile, dir} = setup(t)
   loadBundle(file).saveCache()
@@ -47,11 +56,7 @@ t.test('a changed bundle or a damaged cache is compiled from source and the cach
   // Whole seconds, which utimes sets exactly: the stamp check below restores it.
   const later = Math.floor(Date.now() / 1000) + 5
   utimesSync(file, later, later)
-  const changed = loadBundle(file)
-  t.equal(changed.cache, 'missing')
-  t.equal((changed.exports.default as (x: number) => number)(2), 6)
-  changed.saveCache()
-  t.equal(loadBundle(file).cache, 'used')
+  recompiledThenCached(t, file, 'missing')
   // Garbage after a valid stamp: V8 refuses it. (The bundle's text changes
   // too, keeping size and mtime, or V8 would take the function it compiled
   // above from its in-process cache without looking at the data.)
@@ -60,11 +65,7 @@ t.test('a changed bundle or a damaged cache is compiled from source and the cach
   writeFileSync(cacheFile(), Buffer.concat([data.subarray(0, stampEnd), Buffer.alloc(64, 7)]))
   writeFileSync(file, readFileSync(file, 'utf8').replace('x * 3', 'x *3 '))
   utimesSync(file, later, later)
-  const damaged = loadBundle(file)
-  t.equal(damaged.cache, 'stale')
-  t.equal((damaged.exports.default as (x: number) => number)(2), 6)
-  damaged.saveCache()
-  t.equal(loadBundle(file).cache, 'used')
+  recompiledThenCached(t, file, 'stale')
   t.match(readdirSync(join(dir, 'cache', 'tspod', 'code')), [/^some-handler-[0-9a-f]{8}\.bin$/], 'one file, and no temporary file left')
   t.equal(readdirSync(join(dir, 'cache', 'tspod', 'code')).length, 1)
 })
