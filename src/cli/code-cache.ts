@@ -18,7 +18,7 @@
  * The file is written after the command's work, to a temporary name and
  * renamed; it is not synced, because a lost or torn cache is only re-made.
  */
-import {closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {basename, dirname, join} from 'node:path'
 import {Script} from 'node:vm'
@@ -64,15 +64,27 @@ export function loadBundle(file: string): LoadedBundle {
     saveCache() {
       if (saved || !cacheFile) return
       saved = true
+      const tmp = `${cacheFile}.${process.pid}`
       try {
-        // Made now, after the command ran, it holds every function the command compiled.
-        const data = script.createCachedData()
+        // The file first: where it cannot be written (a read-only home), the
+        // serialization, a few ms for `run`, is not paid on every command.
         mkdirSync(dirname(cacheFile), {recursive: true, mode: 0o700})
-        const tmp = `${cacheFile}.${process.pid}`
-        writeFileSync(tmp, Buffer.concat([Buffer.from(stamp), data]), {mode: 0o600})
+        const fd = openSync(tmp, 'w', 0o600)
+        let size: number
+        try {
+          // Made now, after the command ran, it holds every function the command compiled.
+          const data = script.createCachedData()
+          size = data.length
+          writeFileSync(fd, Buffer.concat([Buffer.from(stamp), data]))
+        } finally {
+          closeSync(fd)
+        }
         renameSync(tmp, cacheFile)
-        debug(`code cache written: ${cacheFile} (${data.length} bytes)`)
+        debug(`code cache written: ${cacheFile} (${size} bytes)`)
       } catch (err) {
+        try {
+          unlinkSync(tmp)
+        } catch {}
         debug(`code cache not written: ${(err as Error).message}`)
       }
     },
