@@ -287,6 +287,13 @@ export async function signalContainer(engine: Engine, record: ContainerRecord, s
     debug(`signal through the monitor failed (${(err as Error).message}); using the runtime`)
   }
   const result = await runInNamespace(engine.store.runRoot, [record.runtime.path, '--root', runtimeStateDir(engine.store), 'kill', record.id, String(signal)])
+  // A container that exited meanwhile took its monitor's socket and the
+  // runtime's state with it: there is nothing left to signal, which is no error.
+  const state = readState(engine.store, record.id)
+  if (result.code !== 0 && !isLiveProcess(state.pid, state.pidStart)) {
+    debug(`${record.name} exited before signal ${signal} reached it`)
+    return
+  }
   if (result.code !== 0) throw new RuntimeError(`sending signal ${signal} to ${record.name}: ${result.stderr.trim().split('\n').pop()}`)
 }
 

@@ -130,3 +130,20 @@ t.test('kill -9 of run -d -p while its monitor sets the container up, before the
   expectExit(t, check, 0)
   t.notMatch(check.stdout, /^Problem/m)
 })
+
+t.test('stop and kill of a container that exits at that moment succeed', async t => {
+  // The exit takes the monitor's socket and the runtime's state away between
+  // tspod's look at the state and its signal: that is no error (Podman too).
+  const store = await withImage(t)
+  for (const delay of [150, 180, 200, 220, 250]) {
+    const id = (await tspod(t, store, ['run', '-d', 'busybox', 'sleep', '0.2'])).stdout
+    await new Promise(r => setTimeout(r, delay - 100))
+    expectExit(t, await tspod(t, store, ['stop', '-t', '1', id]), 0)
+    const again = (await tspod(t, store, ['run', '-d', 'busybox', 'sleep', '0.2'])).stdout
+    await new Promise(r => setTimeout(r, delay - 100))
+    const kill = await tspod(t, store, ['kill', again])
+    // Podman's kill of a container that is no longer running is an error; one that exits as it is signalled is not.
+    if (kill.code !== 0) t.match(kill.stderr, /is not running|can only kill running containers/, `kill at ${delay} ms: ${kill.stderr}`)
+  }
+  expectExit(t, await tspod(t, store, ['rm', '-af', '-t', '0']), 0)
+})
