@@ -303,7 +303,7 @@ t.test('an interrupted build leaves nothing behind', async t => {
     await sleep(200)
   }
   // The CLI the user started (the oldest node process of this build), not runuser, which would take the test down with it.
-  const node = await execa('pgrep', ['-f', '-o', `^\\S*node \\S*/dist/main\\.js --root ${store.root} .*build`], {reject: false})
+  const node = await execa('pgrep', ['-f', '-o', `^\\S*node \\S*/dist/main\\.cjs --root ${store.root} .*build`], {reject: false})
   const pid = node.stdout.trim()
   if (!t.match(pid, /^\d+$/, 'the build process is found')) {
     child.kill('SIGKILL')
