@@ -1,4 +1,4 @@
-import {join} from 'node:path'
+import {isAbsolute, join} from 'node:path'
 
 /**
  * tspod's per-user cache directory, $XDG_CACHE_HOME/tspod (~/.cache/tspod by
@@ -6,7 +6,10 @@ import {join} from 'node:path'
  * can be rebuilt: losing it costs time, never data.
  */
 export function userCacheDir(): string | undefined {
-  const base = process.env.XDG_CACHE_HOME || (process.env.HOME ? join(process.env.HOME, '.cache') : undefined)
+  // The XDG base directory spec: a relative $XDG_CACHE_HOME is to be ignored.
+  const xdg = process.env.XDG_CACHE_HOME
+  const home = process.env.HOME
+  const base = xdg && isAbsolute(xdg) ? xdg : home && isAbsolute(home) ? join(home, '.cache') : undefined
   return base ? join(base, 'tspod') : undefined
 }
 
