@@ -242,6 +242,22 @@ describe_machine() {
 # `tool PREPARE_ARGS` (PODMAN_PREPARE_ARGS for Podman when they differ), then
 # a sync, so that no run pays for writing back what the one before it wrote.
 # A tool that fails the untimed trial run is left out and the failure reported.
+# Both tools leave work running after a command returns: Podman's conmon
+# runs `podman container cleanup` for up to a second after `run --rm`, and
+# tspod's monitor runs `tspod container cleanup` after a detached --rm
+# container exits. Each scenario waits (at most 10 s) until none of that is
+# left, so that no tool's timed runs share the machine with the other's
+# leftovers from the scenario before.
+wait_quiet() {
+  local uid i
+  uid=$(id -u)
+  for ((i = 0; i < 100; i++)); do
+    pgrep -u "$uid" -x podman >/dev/null || pgrep -u "$uid" -x conmon >/dev/null ||
+      pgrep -u "$uid" -f '[m]ain\.c?js .* container cleanup' >/dev/null || return 0
+    sleep 0.1
+  done
+}
+
 scenario() {
   local runs=("${fast_runs[@]}") before="" bare=0 wrap="" goal=-
   while [[ $1 == --* ]]; do
@@ -283,6 +299,7 @@ scenario() {
     "${args[tspod]}" "${args[podman]}" "${prep[tspod]}" "${prep[podman]}" "$before" "$bare" "$wrap" "$goal" \
     >>"$results/scenarios.tsv"
   ((${#timed[@]})) || return 0
+  wait_quiet
   hyperfine -N --output=pipe "${runs[@]}" --export-json "$results/$name.json" \
     "${prepares[@]}" "${timed[@]}"
 }
