@@ -93,6 +93,13 @@ export async function buildDist() {
     banner: {js: "const __tspodModuleUrl = require('node:url').pathToFileURL(__filename).href;"},
     define: {...common.define, 'import.meta.url': '__tspodModuleUrl'},
   })
+  // An import() left in a handler would fail only when that line runs.
+  const handlers = join(fresh, 'cli', 'handlers')
+  const withImport = readdirSync(handlers).filter(name => /\bimport\(/.test(readFileSync(join(handlers, name), 'utf8')))
+  if (withImport.length > 0) {
+    rmSync(fresh, {recursive: true, force: true})
+    throw new Error(`import() in handler bundles (${withImport.join(', ')}): use importEsm() from src/util/import-esm.ts`)
+  }
   writeCommandTable(fresh)
   const old = `${dist}.old-${process.pid}`
   if (existsSync(dist)) renameSync(dist, old)

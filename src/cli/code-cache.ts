@@ -47,12 +47,9 @@ export function loadBundle(file: string): LoadedBundle {
     cachedData = readCache(cacheFile, stamp)
   }
   // Wrapped on the source's first line, so that stack traces keep its line numbers.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: file,
-    cachedData,
-    // The bundles import a few ES modules (ora, node-fetch, node:net) with import().
-    importModuleDynamically: ((specifier: string) => import(specifier)) as never,
-  })
+  // No importModuleDynamically: under Node 20 any import() in such a script
+  // needs --experimental-vm-modules, so the bundles have none (scripts/build.mjs).
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {filename: file, cachedData})
   const cache = !cacheFile ? 'off' : cachedData === undefined ? 'missing' : script.cachedDataRejected === true ? 'stale' : 'used'
   const module = {exports: {} as Record<string, unknown>}
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void
