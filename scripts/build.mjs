@@ -59,16 +59,17 @@ export async function buildDist() {
       TSPOD_BUILT: JSON.stringify(built || '0'),
     },
   }
-  // The entry point is CommonJS: Node then never starts its ES module loader
-  // unless something imports an ES module (src/main.ts says what it costs).
-  await build({
+  // CommonJS bundles (.cjs) get import.meta.url from __filename.
+  const cjs = {
     ...common,
-    entryPoints: [join(root, 'src/main.ts')],
     format: 'cjs',
     outExtension: {'.js': '.cjs'},
     banner: {js: "const __tspodModuleUrl = require('node:url').pathToFileURL(__filename).href;"},
     define: {...common.define, 'import.meta.url': '__tspodModuleUrl'},
-  })
+  }
+  // The entry point is CommonJS: Node then never starts its ES module loader
+  // unless something imports an ES module (src/main.ts says what it costs).
+  await build({...cjs, entryPoints: [join(root, 'src/main.ts')]})
   // What monitors started by an older tspod run when their container exits.
   writeFileSync(join(fresh, 'main.js'), "// The old entry point: tspod's is main.cjs.\nimport './main.cjs'\n")
   // oclif's command classes, loaded for help only, are ES modules.
@@ -84,15 +85,7 @@ export async function buildDist() {
   // Code compiled so allows no import() under Node 20: esbuild makes those of
   // Node's own modules require() calls, and ES-only packages come through the
   // dispatcher (src/util/import-esm.ts).
-  await build({
-    ...common,
-    entryPoints: walk(join(root, 'src/cli/handlers')),
-    format: 'cjs',
-    supported: {'dynamic-import': false},
-    outExtension: {'.js': '.cjs'},
-    banner: {js: "const __tspodModuleUrl = require('node:url').pathToFileURL(__filename).href;"},
-    define: {...common.define, 'import.meta.url': '__tspodModuleUrl'},
-  })
+  await build({...cjs, entryPoints: walk(join(root, 'src/cli/handlers')), supported: {'dynamic-import': false}})
   // An import() left in a handler would fail only when that line runs.
   const handlers = join(fresh, 'cli', 'handlers')
   const withImport = readdirSync(handlers).filter(name => /\bimport\(/.test(readFileSync(join(handlers, name), 'utf8')))

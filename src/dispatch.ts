@@ -190,9 +190,9 @@ export async function dispatch(argv: string[]): Promise<number> {
       stdout: process.stdout,
       stderr: process.stderr,
     }
+    provideEsmImport(specifier => import(specifier))
     // Each handler is its own esbuild entry point in dist/cli/handlers/: a
     // computed path keeps esbuild from pulling them all into this file.
-    provideEsmImport(specifier => import(specifier))
     bundle = loadBundle(join(distDir, 'cli', 'handlers', spec.id.replaceAll(':', '-') + '.cjs'))
     debug(`handler ${spec.id} loaded (code cache: ${bundle.cache})`)
     const code = await (bundle.exports.default as Handler)(ctx)
