@@ -12,12 +12,21 @@ export default async function systemReset(ctx: CommandContext): Promise<number> 
   const {store} = engine
   // Containers first, through their monitors, so no process keeps writing into the store or holds a mount in it.
   const {removeContainer} = await import('../../container/lifecycle.js')
-  const {readContainerIndex} = await import('../../container/container-store.js')
+  const {readContainerIndex, readState} = await import('../../container/container-store.js')
+  const {isLiveProcess} = await import('../../util/lock.js')
+  const monitors: Array<{pid?: number; start?: string}> = []
   for (const entry of readContainerIndex(store)) {
+    const state = readState(store, entry.id)
+    monitors.push({pid: state.monitorPid, start: state.monitorStart})
     await removeContainer(engine, entry.id, {force: true, timeoutSeconds: 0, withPod: true}).catch(err => {
       ctx.stderr.write(`Error: removing container ${entry.id.slice(0, 12)}: ${(err as Error).message}\n`)
     })
   }
+  // rm -f returns once a container is dead; its monitor unmounts the rootfs
+  // and removes the files just after. The store goes only when they are done
+  // (an rmdir of a rootfs still mounted fails with EBUSY).
+  const deadline = Date.now() + 10_000
+  while (monitors.some(m => isLiveProcess(m.pid, m.start)) && Date.now() < deadline) await new Promise(r => setTimeout(r, 10))
   const {stopRootlessNetns} = await import('../../network/rootless-netns.js')
   await stopRootlessNetns(store.runRoot).catch(() => undefined)
   // Under the lock, so no writer commits into a store that is going away.
